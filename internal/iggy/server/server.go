@@ -1,0 +1,474 @@
+// Package server is an embedded Apache Iggy-compatible server speaking the
+// classic binary protocol of Iggy 0.7/0.8 over TCP (docs/iggy-protocol.md):
+// streams, topics, partitions, messages, consumer offsets, consumer groups
+// with rebalancing, users, permissions and personal access tokens, with
+// metadata and messages persisted under a data directory.
+//
+// Use New, then Start, then Shutdown:
+//
+//	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", DataDir: dir})
+//	if err := srv.Start(); err != nil { ... }
+//	defer srv.Shutdown(ctx)
+//	addr := srv.Addr()
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// FsyncMode says when appended messages are forced to stable storage.
+type FsyncMode int
+
+const (
+	// FsyncInterval fsyncs every Config.FsyncInterval (the default): a crash
+	// loses at most that window of acknowledged messages.
+	FsyncInterval FsyncMode = iota
+	// FsyncAlways fsyncs before a send is acknowledged: nothing acknowledged
+	// is lost on a crash, at the cost of throughput.
+	FsyncAlways
+	// FsyncNever leaves flushing to the operating system.
+	FsyncNever
+)
+
+// ParseFsyncMode reads "always", "interval" or "never".
+func ParseFsyncMode(s string) (FsyncMode, error) {
+	switch s {
+	case "always":
+		return FsyncAlways, nil
+	case "interval":
+		return FsyncInterval, nil
+	case "never":
+		return FsyncNever, nil
+	}
+	return 0, fmt.Errorf("invalid fsync mode %q: want always, interval or never", s)
+}
+
+func (m FsyncMode) String() string {
+	switch m {
+	case FsyncAlways:
+		return "always"
+	case FsyncNever:
+		return "never"
+	}
+	return "interval"
+}
+
+// Defaults used when a Config field is zero.
+const (
+	DefaultAddr              = "127.0.0.1:8090"
+	DefaultRootUsername      = "iggy"
+	DefaultRootPassword      = "iggy"
+	DefaultFsyncInterval     = time.Second
+	DefaultSegmentSize       = 1 << 30
+	DefaultRetentionInterval = 10 * time.Second
+	DefaultMaxBatchBytes     = 128 << 20
+	defaultMaxPATsPerUser    = 100
+)
+
+// Config configures a Server. The zero value is usable with DataDir or
+// InMemory set.
+type Config struct {
+	Addr string // listen address; DefaultAddr when empty, "127.0.0.1:0" for tests
+	// DataDir holds metadata and messages. Required unless InMemory.
+	DataDir  string
+	InMemory bool // keep everything in memory (tests, throwaway servers)
+	// Storage, when set, replaces the built-in storage for partition logs.
+	Storage Storage
+
+	RootUsername string // DefaultRootUsername when empty
+	RootPassword string // DefaultRootPassword when empty
+
+	Fsync         FsyncMode
+	FsyncInterval time.Duration // DefaultFsyncInterval when zero
+
+	SegmentSize   uint64        // bytes per segment; DefaultSegmentSize when zero
+	MessageExpiry time.Duration // default topic message expiry; 0 = never
+	MaxTopicSize  uint64        // default topic size cap in bytes; 0 = unlimited
+
+	// RetentionInterval is how often expiry and size caps are enforced in
+	// the background (they are also enforced on append).
+	RetentionInterval time.Duration
+	// MaxBatchBytes caps one SendMessages frame; larger ones are refused
+	// with InvalidSizeBytes and drained. DefaultMaxBatchBytes when zero.
+	MaxBatchBytes int
+
+	TLS    *tls.Config  // serve TLS when set
+	Logger *slog.Logger // discard when nil
+	// Now is the clock (tests inject a fixed one); time.Now when nil.
+	Now func() time.Time
+	// PasswordCost is the bcrypt cost; bcrypt.DefaultCost when zero.
+	PasswordCost int
+}
+
+// Server is one embedded Iggy-compatible server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	storage Storage
+	started time.Time
+	// dummyHash is a bcrypt hash compared against for unknown usernames.
+	dummyHash []byte
+
+	// mu guards the metadata below and the groups of every session.
+	mu          sync.RWMutex
+	streams     map[uint32]*stream
+	streamNames map[string]uint32
+	users       map[uint32]*user
+	userNames   map[string]uint32
+	tokens      map[[32]byte]*tokenRef
+
+	sessMu       sync.Mutex
+	sessions     map[uint32]*session
+	nextClientID uint32
+
+	ln       net.Listener
+	connWG   sync.WaitGroup
+	bgWG     sync.WaitGroup
+	stopBG   chan struct{}
+	closing  atomic.Bool
+	shutOnce sync.Once
+	shutErr  error
+
+	offFileMu     sync.Mutex // one writer of the offsets file at a time
+	offsetsFailed bool       // last offsets write failed; guarded by offFileMu
+
+	// counters for stats
+	readBytes    atomic.Uint64
+	writtenBytes atomic.Uint64
+	cpu          cpuSampler
+}
+
+type tokenRef struct {
+	userID uint32
+	tok    *token
+}
+
+// New validates cfg, opens (or creates) the data directory, recovers
+// metadata, messages and consumer offsets, and creates the root user on
+// first start. It does not listen yet: call Start.
+func New(cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.RootUsername == "" {
+		cfg.RootUsername = DefaultRootUsername
+	}
+	if cfg.RootPassword == "" {
+		cfg.RootPassword = DefaultRootPassword
+	}
+	if cfg.FsyncInterval <= 0 {
+		cfg.FsyncInterval = DefaultFsyncInterval
+	}
+	if cfg.SegmentSize == 0 {
+		cfg.SegmentSize = DefaultSegmentSize
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = DefaultRetentionInterval
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = bcrypt.DefaultCost
+	}
+	if n := len(cfg.RootUsername); n < minUsernameLen || n > maxUsernameLen {
+		return nil, fmt.Errorf("root username must be %d..%d bytes, got %d", minUsernameLen, maxUsernameLen, n)
+	}
+	if n := len(cfg.RootPassword); n < minPasswordLen || n > maxPasswordLen {
+		return nil, fmt.Errorf("root password must be %d..%d bytes, got %d", minPasswordLen, maxPasswordLen, n)
+	}
+	if cfg.MaxTopicSize != 0 && cfg.MaxTopicSize < cfg.SegmentSize {
+		return nil, fmt.Errorf("max topic size %d is smaller than the segment size %d", cfg.MaxTopicSize, cfg.SegmentSize)
+	}
+	s := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		streams:     map[uint32]*stream{},
+		streamNames: map[string]uint32{},
+		users:       map[uint32]*user{},
+		userNames:   map[string]uint32{},
+		tokens:      map[[32]byte]*tokenRef{},
+		sessions:    map[uint32]*session{},
+		stopBG:      make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.started = s.now()
+	dh, err := bcrypt.GenerateFromPassword([]byte("not-a-password"), cfg.PasswordCost)
+	if err != nil {
+		return nil, fmt.Errorf("preparing password hashing: %w", err)
+	}
+	s.dummyHash = dh
+	switch {
+	case cfg.Storage != nil:
+		s.storage = cfg.Storage
+	case cfg.InMemory:
+		s.storage = &memStorage{segmentSize: cfg.SegmentSize}
+	default:
+		if cfg.DataDir == "" {
+			return nil, errors.New("no data directory: set DataDir or InMemory")
+		}
+		st, err := openDiskStorage(cfg.DataDir, cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.storage = st
+	}
+	if err := s.recover(); err != nil {
+		_ = s.closePartitions()
+		_ = s.storage.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) nowMicros() uint64 { return uint64(s.now().UnixMicro()) }
+
+// defaultExpiry resolves a topic's message_expiry of 0 to the server default.
+func (s *Server) resolveExpiry(v uint64) uint64 {
+	if v != 0 {
+		return v
+	}
+	if s.cfg.MessageExpiry <= 0 {
+		return math.MaxUint64
+	}
+	return uint64(s.cfg.MessageExpiry / time.Microsecond)
+}
+
+func (s *Server) resolveMaxSize(v uint64) (uint64, Status) {
+	if v == 0 {
+		if s.cfg.MaxTopicSize == 0 {
+			return math.MaxUint64, 0
+		}
+		return s.cfg.MaxTopicSize, 0
+	}
+	if v != math.MaxUint64 && v < s.cfg.SegmentSize {
+		return 0, StatusInvalidTopicSize
+	}
+	return v, 0
+}
+
+// Start listens on Config.Addr and serves connections in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Addr, err)
+	}
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	s.ln = ln
+	s.bgWG.Add(2)
+	go s.acceptLoop()
+	go s.background()
+	s.log.Info("iggy server listening", "addr", ln.Addr().String(), "tls", s.cfg.TLS != nil, "fsync", s.cfg.Fsync.String())
+	return nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+func (s *Server) acceptLoop() {
+	defer s.bgWG.Done()
+	var delay time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+				// Out of descriptors or a transient fault: back off, keep serving.
+				if delay == 0 {
+					delay = 5 * time.Millisecond
+				} else if delay < time.Second {
+					delay *= 2
+				}
+				s.log.Warn("accept failed, retrying", "err", err, "in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			s.log.Error("accept failed, no longer accepting connections", "err", err)
+			return
+		}
+		delay = 0
+		if s.closing.Load() {
+			_ = c.Close()
+			return
+		}
+		sess := s.newSession(c)
+		s.connWG.Add(1)
+		go func() {
+			defer s.connWG.Done()
+			s.serve(sess)
+		}()
+	}
+}
+
+// background runs the periodic fsync/flush and retention.
+func (s *Server) background() {
+	defer s.bgWG.Done()
+	flushEvery := s.cfg.FsyncInterval
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	retention := time.NewTicker(s.cfg.RetentionInterval)
+	defer retention.Stop()
+	for {
+		select {
+		case <-s.stopBG:
+			return
+		case <-flush.C:
+			s.flushAll(s.cfg.Fsync != FsyncNever)
+			if err := s.persistOffsets(false); err != nil {
+				s.log.Error("persisting consumer offsets", "err", err)
+			}
+		case <-retention.C:
+			s.enforceRetention()
+		}
+	}
+}
+
+func (s *Server) eachPartition(fn func(t *topic, p *partition)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, st := range s.streams {
+		for _, t := range st.topics {
+			for _, p := range t.partitions {
+				fn(t, p)
+			}
+		}
+	}
+}
+
+func (s *Server) flushAll(fsync bool) {
+	s.eachPartition(func(t *topic, p *partition) {
+		p.appendMu.Lock()
+		err := p.log.Flush(fsync)
+		p.appendMu.Unlock()
+		if err != nil {
+			s.log.Error("flushing partition", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+		}
+	})
+}
+
+func (s *Server) enforceRetention() {
+	now := s.nowMicros()
+	s.eachPartition(func(t *topic, p *partition) {
+		p.appendMu.Lock()
+		defer p.appendMu.Unlock()
+		s.retain(t, p, now)
+	})
+}
+
+// retain applies the topic's expiry and size cap to one partition; the
+// caller holds p.appendMu. The size cap is split evenly between partitions.
+func (s *Server) retain(t *topic, p *partition, now uint64) {
+	if t.messageExpiry != math.MaxUint64 && now > t.messageExpiry {
+		if err := p.log.Expire(now - t.messageExpiry); err != nil {
+			s.log.Error("expiring messages", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+		}
+	}
+	if t.maxTopicSize != math.MaxUint64 && len(t.partitions) > 0 {
+		if err := p.log.Trim(t.maxTopicSize / uint64(len(t.partitions))); err != nil {
+			s.log.Error("trimming partition to the topic size cap", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+		}
+	}
+}
+
+// Shutdown stops accepting, lets requests in flight finish (until ctx ends,
+// then closes connections), flushes and fsyncs every partition, persists
+// offsets and closes files. It is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() { s.shutErr = s.shutdown(ctx) })
+	return s.shutErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	// Idle connections are blocked reading the next request: wake them.
+	// A connection mid-request finishes it and sees closing before reading
+	// again.
+	s.sessMu.Lock()
+	for _, sess := range s.sessions {
+		sess.interruptIdle()
+	}
+	s.sessMu.Unlock()
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.sessMu.Lock()
+		for _, sess := range s.sessions {
+			_ = sess.conn.Close()
+		}
+		s.sessMu.Unlock()
+		<-done
+	}
+	if s.ln != nil {
+		close(s.stopBG)
+		s.bgWG.Wait()
+	}
+	var errs []error
+	s.flushAll(s.cfg.Fsync != FsyncNever)
+	if err := s.persistOffsets(true); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.closePartitions(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.storage.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	s.log.Info("iggy server stopped")
+	return errors.Join(errs...)
+}
+
+func (s *Server) closePartitions() error {
+	var errs []error
+	s.eachPartition(func(t *topic, p *partition) {
+		if err := p.log.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing partition %d/%d/%d: %w", t.streamID, t.id, p.id, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (s *Server) hashPassword(pw string) ([]byte, error) {
+	return bcrypt.GenerateFromPassword([]byte(pw), s.cfg.PasswordCost)
+}
+
+// osHostname is split out for stats.
+func osHostname() string {
+	h, _ := os.Hostname()
+	return h
+}
