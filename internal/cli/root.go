@@ -210,6 +210,7 @@ Logs go to stderr; data goes to stdout.`,
 func subcommands(g *Global) []*cobra.Command {
 	return []*cobra.Command{
 		newVersionCmd(g),
+		newServerCmd(g),
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -33,22 +32,15 @@ type session struct {
 	br  *bufio.Reader
 	in  []byte // request payload, reused
 	out []byte // response frame, reused
-	rnd *rand.ChaCha8
 }
 
 func (s *Server) newSession(c net.Conn) *session {
-	var seed [32]byte
-	binary.LittleEndian.PutUint64(seed[:], rand.Uint64())
-	binary.LittleEndian.PutUint64(seed[8:], rand.Uint64())
-	binary.LittleEndian.PutUint64(seed[16:], rand.Uint64())
-	binary.LittleEndian.PutUint64(seed[24:], rand.Uint64())
 	sess := &session{
 		conn:   c,
 		addr:   c.RemoteAddr().String(),
 		groups: map[groupKey]struct{}{},
 		br:     bufio.NewReaderSize(c, 64<<10),
 		out:    make([]byte, 0, 64<<10),
-		rnd:    rand.NewChaCha8(seed),
 	}
 	sess.userID.Store(noUser)
 	if tc, ok := c.(*net.TCPConn); ok {

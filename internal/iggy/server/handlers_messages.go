@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 
 	"github.com/OneOfOne/xxhash"
-	"github.com/zeebo/xxh3"
 )
 
 // consumerID maps a consumer identifier to the number offsets are stored
@@ -120,21 +119,6 @@ func (s *Server) sendMessages(c *session, perms *Permissions, p []byte) Status {
 
 	part.appendMu.Lock()
 	defer part.appendMu.Unlock()
-	now := s.nowMicros()
-	next := part.log.NextOffset()
-	off := 0
-	for i := uint32(0); i < count; i++ {
-		f := msgs[off:]
-		fl := frameLen(f)
-		binary.LittleEndian.PutUint64(f[hdrOffset:], next+uint64(i))
-		binary.LittleEndian.PutUint64(f[hdrTimestamp:], now)
-		if binary.LittleEndian.Uint64(f[hdrID:]) == 0 && binary.LittleEndian.Uint64(f[hdrID+8:]) == 0 {
-			binary.LittleEndian.PutUint64(f[hdrID:], c.rnd.Uint64())
-			binary.LittleEndian.PutUint64(f[hdrID+8:], c.rnd.Uint64())
-		}
-		binary.LittleEndian.PutUint64(f[hdrChecksum:], xxh3.Hash(f[8:fl]))
-		off += fl
-	}
 	if err := part.log.Append(msgs, count); err != nil {
 		return s.failed("appending messages", err)
 	}
@@ -144,7 +128,7 @@ func (s *Server) sendMessages(c *session, perms *Permissions, p []byte) Status {
 		}
 	}
 	if t.maxTopicSize != maxU64 || t.messageExpiry != maxU64 {
-		s.retain(t, part, now)
+		s.retain(t, part, s.nowMicros())
 	}
 	return StatusOK
 }

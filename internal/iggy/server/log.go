@@ -2,8 +2,12 @@ package server
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/zeebo/xxh3"
 )
 
 // PartitionLog stores the messages of one partition as 64-byte-header frames
@@ -11,8 +15,10 @@ import (
 // NextOffset-1. The server serialises appends per partition; reads may run
 // beside an append, so implementations synchronise their own state.
 type PartitionLog interface {
-	// Append stores count frames, already stamped with offsets starting at
-	// NextOffset(), timestamps and checksums. It must not keep frames.
+	// Append stores count validated frames laid end to end, stamping them in
+	// place as Iggy does: consecutive offsets from NextOffset(), one append
+	// timestamp (µs) for the batch, a random id where the producer sent 0,
+	// and the XXH3 checksum. It must not keep frames.
 	Append(frames []byte, count uint32) error
 	// Read appends up to count frames starting at offset to dst. An offset
 	// below FirstOffset starts at FirstOffset.
@@ -52,10 +58,11 @@ type Storage interface {
 // want a throwaway server (Config.InMemory).
 type memStorage struct {
 	segmentSize uint64
+	now         func() time.Time
 }
 
 func (m *memStorage) OpenPartition(_, _, _ uint32) (PartitionLog, error) {
-	return &memLog{segmentSize: m.segmentSize}, nil
+	return &memLog{segmentSize: m.segmentSize, now: m.now}, nil
 }
 func (m *memStorage) RemovePartition(_, _, _ uint32) error { return nil }
 func (m *memStorage) RemoveTopic(_, _ uint32) error        { return nil }
@@ -73,6 +80,8 @@ type memSegment struct {
 // retention and DeleteSegments behave as on disk.
 type memLog struct {
 	mu          sync.RWMutex
+	now         func() time.Time
+	lastTS      uint64
 	segmentSize uint64
 	segs        []*memSegment
 	next        uint64
@@ -89,19 +98,39 @@ func (l *memLog) Append(frames []byte, count uint32) error {
 		seg = &memSegment{base: l.next}
 		l.segs = append(l.segs, seg)
 	}
-	off := 0
-	for i := uint32(0); i < count; i++ {
-		fl := frameLen(frames[off:])
-		seg.pos = append(seg.pos, uint32(len(seg.data)+off))
-		if ts := binary.LittleEndian.Uint64(frames[off+hdrTimestamp:]); ts > seg.maxTS {
-			seg.maxTS = ts
-		}
-		off += fl
+	ts := uint64(l.now().UnixMicro())
+	if ts < l.lastTS {
+		ts = l.lastTS // timestamps never go back, so timestamp polls stay ordered
 	}
+	l.lastTS = ts
+	off := stampBatch(frames, count, l.next, ts, func(i int) {
+		seg.pos = append(seg.pos, uint32(len(seg.data)+i))
+	})
+	seg.maxTS = ts
 	seg.data = append(seg.data, frames[:off]...)
 	l.next += uint64(count)
 	l.size += uint64(off)
 	return nil
+}
+
+// stampBatch stamps count frames as PartitionLog.Append describes and
+// returns their total length; at is called with each frame's position.
+func stampBatch(frames []byte, count uint32, first, ts uint64, at func(int)) int {
+	off := 0
+	for i := uint32(0); i < count; i++ {
+		f := frames[off:]
+		fl := frameLen(f)
+		at(off)
+		binary.LittleEndian.PutUint64(f[hdrOffset:], first+uint64(i))
+		binary.LittleEndian.PutUint64(f[hdrTimestamp:], ts)
+		if binary.LittleEndian.Uint64(f[hdrID:]) == 0 && binary.LittleEndian.Uint64(f[hdrID+8:]) == 0 {
+			binary.LittleEndian.PutUint64(f[hdrID:], rand.Uint64())
+			binary.LittleEndian.PutUint64(f[hdrID+8:], rand.Uint64())
+		}
+		binary.LittleEndian.PutUint64(f[hdrChecksum:], xxh3.Hash(f[8:fl]))
+		off += fl
+	}
+	return off
 }
 
 func frameLen(f []byte) int {

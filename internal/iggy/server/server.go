@@ -223,7 +223,7 @@ func New(cfg Config) (*Server, error) {
 	case cfg.Storage != nil:
 		s.storage = cfg.Storage
 	case cfg.InMemory:
-		s.storage = &memStorage{segmentSize: cfg.SegmentSize}
+		s.storage = &memStorage{segmentSize: cfg.SegmentSize, now: s.now}
 	default:
 		if cfg.DataDir == "" {
 			return nil, errors.New("no data directory: set DataDir or InMemory")
@@ -281,7 +281,11 @@ func (s *Server) Start() error {
 	s.bgWG.Add(2)
 	go s.acceptLoop()
 	go s.background()
-	s.log.Info("iggy server listening", "addr", ln.Addr().String(), "tls", s.cfg.TLS != nil, "fsync", s.cfg.Fsync.String())
+	data := s.cfg.DataDir
+	if !s.persistent() {
+		data = "memory"
+	}
+	s.log.Info("iggy server listening", "addr", ln.Addr().String(), "data", data, "tls", s.cfg.TLS != nil, "fsync", s.cfg.Fsync.String())
 	return nil
 }
 
