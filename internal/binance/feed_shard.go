@@ -1,0 +1,333 @@
+package binance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/source"
+)
+
+// dedupGrace is how long after a connection opens (or takes over) a
+// primary connection's out-of-date events are taken for duplicates; later
+// they mean the exchange's sequence went backwards and are delivered.
+const dedupGrace = 30 * time.Second
+
+// shard is one connection slot: up to StreamsPerConn streams of one route,
+// served by one primary connection (two while rotating). Its dmu serialises
+// everything that touches stream state and every handler call, so events of
+// one stream leave in order whichever connection delivered them.
+type shard struct {
+	feed  *Feed
+	id    int
+	route Route
+
+	// guarded by feed.mu
+	streams []StreamName
+	cancel  context.CancelFunc
+
+	dmu       sync.Mutex
+	states    map[StreamName]*streamState
+	primary   *conn
+	secondary *conn
+	graceTill time.Time // primary dups are duplicates until then
+	statusBuf market.Status
+	statusEv  source.Event
+	fillEv    source.Event
+	fillTrade market.Trade
+	fillAgg   market.AggTrade
+	stopped   bool
+}
+
+// streamState is the per-stream (per symbol, for all-market streams) state:
+// sequencing, staleness and an ongoing backfill.
+type streamState struct {
+	key        StreamName
+	ch         market.Channel
+	symbol     market.Symbol
+	has        bool
+	last       int64
+	syncedConn uint32 // a non-primary connection that proved it overlaps
+	stale      staleState
+
+	filling        bool
+	fillEpoch      uint64
+	gapFrom, gapTo int64
+	trades         []market.Trade
+	aggs           []market.AggTrade
+}
+
+func newShard(f *Feed, id int, r Route) *shard {
+	sh := &shard{feed: f, id: id, route: r, states: make(map[StreamName]*streamState)}
+	sh.statusEv = source.Event{Kind: source.KindStatus, Status: &sh.statusBuf}
+	return sh
+}
+
+// add registers a stream; feed.mu held.
+func (sh *shard) add(n StreamName) {
+	sh.streams = append(sh.streams, n)
+	sh.dmu.Lock()
+	st := &streamState{key: n, ch: n.Channel, symbol: n.Symbol}
+	st.stale.floor = sh.feed.cfg.StaleFloor(n)
+	st.stale.since = sh.feed.now().UnixNano()
+	if !n.All {
+		sh.states[n] = st
+	}
+	sh.dmu.Unlock()
+}
+
+// remove drops a stream; feed.mu held.
+func (sh *shard) remove(n StreamName) {
+	sh.streams = slices.DeleteFunc(sh.streams, func(x StreamName) bool { return x == n })
+	sh.dmu.Lock()
+	for k := range sh.states {
+		if k == n || (n.All && k.All && k.Channel == n.Channel && k.Speed == n.Speed && k.Levels == n.Levels) {
+			delete(sh.states, k)
+		}
+	}
+	sh.dmu.Unlock()
+}
+
+// liveConns are the connections requests must go to; feed.mu held.
+func (sh *shard) liveConns() []*conn {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	var out []*conn
+	for _, c := range []*conn{sh.primary, sh.secondary} {
+		if c != nil && !c.isDone() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (sh *shard) primaryConn() *conn {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	if sh.primary != nil && !sh.primary.isDone() {
+		return sh.primary
+	}
+	return nil
+}
+
+// stop ends the shard's loop and its connections.
+func (sh *shard) stop() {
+	sh.feed.mu.Lock()
+	cancel := sh.cancel
+	sh.feed.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	sh.dmu.Lock()
+	sh.stopped = true
+	sh.dmu.Unlock()
+}
+
+// handleFrame parses one text frame and routes it: replies to the pending
+// requests, shutdown notices to the rotation, events through delivery.
+func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
+	f := sh.feed
+	fr, err := c.parser.Parse(b, recv)
+	if err != nil {
+		f.malformedErr(c, err, b)
+		return
+	}
+	switch fr.Type {
+	case FrameResponse, FrameError:
+		c.ack(fr)
+	case FrameShutdown:
+		f.log().Info("serverShutdown notice; rotating the connection", "conn", c.id, "shard", sh.id)
+		c.markShutdown()
+	case FrameEvent:
+		f.stats.frames.Add(1)
+		sh.dmu.Lock()
+		sh.deliver(c, fr)
+		for fr.More {
+			ok, err := c.parser.Next()
+			if err != nil {
+				f.malformedErr(c, err, b)
+				continue
+			}
+			if !ok {
+				break
+			}
+			sh.deliver(c, fr)
+		}
+		sh.dmu.Unlock()
+	}
+}
+
+// malformedErr counts a parse failure by its kind.
+func (f *Feed) malformedErr(c *conn, err error, frame []byte) {
+	kind := "frame: " + err.Error()
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		kind = pe.Kind
+	}
+	f.malformed(c, kind, frame)
+}
+
+// deliver applies de-duplication, gap detection and staleness to one event
+// and hands it on; dmu held.
+func (sh *shard) deliver(c *conn, fr *Frame) {
+	f := sh.feed
+	ev := &fr.Event
+	if !fr.HasStream {
+		f.malformed(c, "frame: event without a stream name", nil)
+		return
+	}
+	hdr := ev.Header()
+	if hdr == nil {
+		f.malformed(c, "frame: event without a header", nil)
+		return
+	}
+	key := fr.Stream
+	if key.All {
+		key.Symbol = hdr.Symbol
+	}
+	st := sh.states[key]
+	if st == nil {
+		if !key.All {
+			return // unsubscribed; frames still in flight
+		}
+		st = &streamState{key: key, ch: key.Channel, symbol: hdr.Symbol}
+		st.stale.floor = f.cfg.StaleFloor(fr.Stream)
+		st.stale.since = f.now().UnixNano()
+		sh.states[key] = st
+	}
+	if st.symbol.IsZero() {
+		st.symbol = hdr.Symbol
+	}
+	c.markData()
+	if st.stale.arrive(f.now().UnixNano()) {
+		f.stats.recovered.Add(1)
+		sh.status(st.symbol, st.ch, market.StatusRecovered, 0, 0, "stream delivers again")
+	}
+	v := seqOf(ev, f.cfg.Market.IsFutures())
+	primary := c == sh.primary
+
+	if st.filling {
+		// A gap is being filled from REST: hold newer events in order; the
+		// fill re-checks them afterwards.
+		if v.last <= st.last {
+			f.stats.duplicates.Add(1)
+			return
+		}
+		if !primary {
+			if r, _, _ := classify(v, true, st.last); r != seqNext {
+				return
+			}
+		}
+		st.last = v.last
+		sh.hold(st, ev)
+		return
+	}
+
+	res, from, to := classify(v, st.has, st.last)
+	switch res {
+	case seqDup:
+		if !primary {
+			st.syncedConn = c.id
+			c.markSynced()
+			f.stats.duplicates.Add(1)
+			return
+		}
+		if sh.secondary != nil || f.now().Before(sh.graceTill) {
+			f.stats.duplicates.Add(1)
+			return
+		}
+		f.stats.sequenceResets.Add(1)
+		f.log().Warn("sequence went backwards on the primary connection; delivering", "stream", key.String(),
+			"last", st.last, "got", v.last, "conn", c.id)
+	case seqGap:
+		if !primary {
+			return // the primary connection has the missing events
+		}
+		sh.gap(st, ev, v, from, to)
+		return
+	case seqNext:
+		if !primary {
+			if v.kind == seqMonotonic && st.syncedConn != c.id {
+				return // not yet known to overlap: the primary delivers it
+			}
+			st.syncedConn = c.id
+			c.markSynced()
+		}
+	}
+	st.has, st.last = true, v.last
+	sh.emit(ev)
+}
+
+// emit hands an event to the handler and counts it; dmu held.
+func (sh *shard) emit(ev *source.Event) {
+	f := sh.feed
+	f.stats.events.Add(1)
+	if int(ev.Channel) < len(f.stats.byChannel) {
+		f.stats.byChannel[ev.Channel].Add(1)
+	}
+	f.cfg.Handler.HandleEvent(ev)
+}
+
+// status emits a Status event; dmu held.
+func (sh *shard) status(sym market.Symbol, ch market.Channel, kind market.StatusKind, from, to int64, detail string) {
+	f := sh.feed
+	now := f.now()
+	sh.statusBuf = market.Status{
+		Header:  market.Header{Exchange: f.cfg.Market.Exchange(), Symbol: sym, EventTime: now.UnixMicro(), ReceiveTime: now.UnixNano()},
+		Channel: ch, Kind: kind, GapFrom: from, GapTo: to, Detail: detail,
+	}
+	sh.statusEv.Channel = ch
+	f.cfg.Handler.HandleEvent(&sh.statusEv)
+}
+
+// connStatus emits a connection-level Status (no symbol).
+func (sh *shard) connStatus(kind market.StatusKind, detail string) {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	sh.status(market.Symbol{}, market.ChannelNone, kind, 0, 0, detail)
+}
+
+// checkStale flags streams silent past their threshold.
+func (sh *shard) checkStale(now int64) {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	if sh.stopped {
+		return
+	}
+	for _, st := range sh.states {
+		if st.stale.check(now) {
+			sh.feed.stats.stale.Add(1)
+			sh.status(st.symbol, st.ch, market.StatusStale, 0, 0,
+				fmt.Sprintf("%s: nothing for %v", st.key.String(), time.Duration(now-max(st.stale.lastAt, st.stale.since)).Round(time.Millisecond)))
+		}
+	}
+}
+
+// setPrimary makes c the primary connection, as after a (re)connect.
+func (sh *shard) setPrimary(c *conn) {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	sh.primary = c
+	sh.secondary = nil
+	sh.graceTill = sh.feed.now().Add(dedupGrace)
+}
+
+// setSecondary registers a rotation's new connection.
+func (sh *shard) setSecondary(c *conn) {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	sh.secondary = c
+}
+
+// promote hands the primary role to the secondary.
+func (sh *shard) promote(c *conn) {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	sh.primary = c
+	sh.secondary = nil
+	sh.graceTill = sh.feed.now().Add(dedupGrace)
+}
