@@ -2,7 +2,9 @@ package storage
 
 import (
 	"encoding/binary"
+	"sync"
 	"testing"
+	"time"
 )
 
 // appendFrame appends a client-side frame (checksum, offset, timestamp 0) to dst.
@@ -64,4 +66,20 @@ func mustAppend(t testing.TB, p *Partition, frames []byte, n int) AppendResult {
 		t.Fatalf("Append: %v", err)
 	}
 	return r
+}
+
+type timeT = time.Time
+
+func timeAtMicros(us int64) time.Time { return time.UnixMicro(us) }
+
+// steppingClock returns a Now func that advances by step on every call.
+func steppingClock(start time.Time, step time.Duration) func() time.Time {
+	var mu sync.Mutex
+	t := start
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(step)
+		return t
+	}
 }
