@@ -59,6 +59,7 @@ const (
 	StatusInvalidIndexesCount        Status = 4035
 	StatusInvalidMessagesSize        Status = 4036
 	StatusTooSmallMessage            Status = 4037
+	StatusInvalidOffset              Status = 4100
 	StatusInvalidReservedField       Status = 4101
 	StatusConsumerGroupIDNotFound    Status = 5000
 	StatusConsumerGroupNameExists    Status = 5004
@@ -116,6 +117,7 @@ var statusNames = map[Status]string{
 	StatusInvalidIndexesCount:        "invalid_indexes_count",
 	StatusInvalidMessagesSize:        "invalid_messages_size",
 	StatusTooSmallMessage:            "too_small_message",
+	StatusInvalidOffset:              "invalid_offset",
 	StatusInvalidReservedField:       "invalid_reserved_field",
 	StatusConsumerGroupIDNotFound:    "consumer_group_id_not_found",
 	StatusConsumerGroupNameExists:    "consumer_group_name_already_exists",

@@ -130,12 +130,11 @@ func (s *Server) deleteConsumerGroup(perms *Permissions, r *reader) Status {
 	s.dropGroupMembersLocked(t.streamID, t.id, g)
 	// The group's stored offsets go with it.
 	for _, p := range t.partitions {
-		p.offMu.Lock()
-		if _, ok := p.offsets[offsetKey{kind: 2, id: g.id}]; ok {
-			delete(p.offsets, offsetKey{kind: 2, id: g.id})
-			p.dirty = true
+		if _, ok := p.log.Offset(2, g.id); ok {
+			if err := p.log.DeleteOffset(2, g.id); err != nil {
+				s.log.Error("deleting a deleted group's offset", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+			}
 		}
-		p.offMu.Unlock()
 	}
 	return StatusOK
 }

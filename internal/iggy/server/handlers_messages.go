@@ -117,18 +117,11 @@ func (s *Server) sendMessages(c *session, perms *Permissions, p []byte) Status {
 	}
 	part := t.partitions[pid]
 
-	part.appendMu.Lock()
-	defer part.appendMu.Unlock()
 	if err := part.log.Append(msgs, count); err != nil {
-		return s.failed("appending messages", err)
-	}
-	if s.cfg.Fsync == FsyncAlways {
-		if err := part.log.Flush(true); err != nil {
-			return s.failed("fsyncing appended messages", err)
-		}
+		return s.storageStatus("appending messages", err)
 	}
 	if t.maxTopicSize != maxU64 || t.messageExpiry != maxU64 {
-		s.retain(t, part, s.nowMicros())
+		s.retainTopic(t)
 	}
 	return StatusOK
 }
@@ -200,43 +193,37 @@ func (s *Server) pollMessages(c *session, perms *Permissions, r *reader, w *writ
 	if kind < 1 || kind > 5 || auto > 1 {
 		return StatusInvalidFormat
 	}
-	stored, status := s.poll(c, perms, cons, sid, tid, pid, hasP, kind, value, count, auto == 1, w)
-	if status == StatusOK && stored && s.cfg.Fsync == FsyncAlways {
-		if err := s.persistOffsets(false); err != nil {
-			return s.failed("persisting consumer offsets", err)
-		}
-	}
-	return status
+	return s.poll(c, perms, cons, sid, tid, pid, hasP, kind, value, count, auto == 1, w)
 }
 
 func (s *Server) poll(c *session, perms *Permissions, cons consumer, sid, tid ident, pid uint32, hasP bool,
-	kind uint8, value uint64, count uint32, auto bool, w *writer) (stored bool, status Status) {
+	kind uint8, value uint64, count uint32, auto bool, w *writer) Status {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, t, ls := s.lookupTopic(sid, tid)
 	if ls != StatusOK {
-		return false, ls
+		return ls
 	}
 	if !perms.canPoll(t.streamID, t.id) {
-		return false, StatusUnauthorized
+		return StatusUnauthorized
 	}
 	part, key, st := s.resolveConsumer(c, t, cons, pid, hasP, true, true)
 	if st != StatusOK {
-		return false, st
+		return st
 	}
 	head := len(w.b)
 	w.u32(0)
 	w.u64(0)
 	w.u32(0)
 	if part == nil {
-		return false, StatusOK
+		return StatusOK
 	}
 	l := part.log
 	next := l.NextOffset()
 	binary.LittleEndian.PutUint32(w.b[head:], part.id)
 	binary.LittleEndian.PutUint64(w.b[head+4:], lastOffset(l))
 	if count == 0 || next == 0 {
-		return false, StatusOK
+		return StatusOK
 	}
 	var start uint64
 	switch kind {
@@ -245,10 +232,10 @@ func (s *Server) poll(c *session, perms *Permissions, cons consumer, sid, tid id
 	case 2:
 		off, ok, err := l.OffsetAtTimestamp(value)
 		if err != nil {
-			return false, s.failed("finding the offset for a timestamp", err)
+			return s.storageStatus("finding the offset for a timestamp", err)
 		}
 		if !ok {
-			return false, StatusOK
+			return StatusOK
 		}
 		start = off
 	case 3:
@@ -259,9 +246,7 @@ func (s *Server) poll(c *session, perms *Permissions, cons consumer, sid, tid id
 			start = next - uint64(count)
 		}
 	case 5:
-		part.offMu.Lock()
-		off, ok := part.offsets[key]
-		part.offMu.Unlock()
+		off, ok := part.log.Offset(key.kind, key.id)
 		if ok {
 			start = off + 1
 		} else {
@@ -269,25 +254,23 @@ func (s *Server) poll(c *session, perms *Permissions, cons consumer, sid, tid id
 		}
 	}
 	if start >= next {
-		return false, StatusOK
+		return StatusOK
 	}
 	var n uint32
 	var err error
 	w.b, n, err = l.Read(w.b, start, count)
 	if err != nil {
 		w.b = w.b[:head+16]
-		return false, s.failed("reading messages", err)
+		return s.storageStatus("reading messages", err)
 	}
 	binary.LittleEndian.PutUint32(w.b[head+12:], n)
 	if auto && n > 0 {
 		last := binary.LittleEndian.Uint64(w.b[len(w.b)-lastFrameLen(w.b[head+16:], n)+hdrOffset:])
-		part.offMu.Lock()
-		part.offsets[key] = last
-		part.dirty = true
-		part.offMu.Unlock()
-		stored = true
+		if err := part.log.StoreOffset(key.kind, key.id, last); err != nil {
+			return s.storageStatus("committing a consumer offset", err)
+		}
 	}
-	return stored, StatusOK
+	return StatusOK
 }
 
 // lastFrameLen returns the length of the last of n frames in b.
@@ -319,12 +302,8 @@ func (s *Server) flushUnsavedBuffer(perms *Permissions, r *reader) Status {
 	if int(pid) >= len(t.partitions) {
 		return StatusPartitionNotFound
 	}
-	p := t.partitions[pid]
-	p.appendMu.Lock()
-	err := p.log.Flush(fsync == 1)
-	p.appendMu.Unlock()
-	if err != nil {
-		return s.failed("flushing a partition", err)
+	if err := t.partitions[pid].log.Flush(fsync == 1); err != nil {
+		return s.storageStatus("flushing a partition", err)
 	}
 	return StatusOK
 }
@@ -361,9 +340,7 @@ func (s *Server) getConsumerOffset(c *session, perms *Permissions, r *reader, w 
 	if p == nil {
 		return StatusOK
 	}
-	p.offMu.Lock()
-	off, ok := p.offsets[key]
-	p.offMu.Unlock()
+	off, ok := p.log.Offset(key.kind, key.id)
 	if !ok {
 		return StatusOK
 	}
@@ -374,58 +351,37 @@ func (s *Server) getConsumerOffset(c *session, perms *Permissions, r *reader, w 
 }
 
 func (s *Server) storeConsumerOffset(c *session, perms *Permissions, r *reader) Status {
-	status := func() Status {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		_, p, key, st := s.offsetTarget(c, perms, r)
-		off := r.u64()
-		if r.err != 0 {
-			return r.err
-		}
-		if st != StatusOK {
-			return st
-		}
-		if p == nil {
-			return StatusPartitionNotFound
-		}
-		p.offMu.Lock()
-		p.offsets[key] = off
-		p.dirty = true
-		p.offMu.Unlock()
-		return StatusOK
-	}()
-	if status == StatusOK && s.cfg.Fsync == FsyncAlways {
-		if err := s.persistOffsets(false); err != nil {
-			return s.failed("persisting consumer offsets", err)
-		}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, p, key, st := s.offsetTarget(c, perms, r)
+	off := r.u64()
+	if r.err != 0 {
+		return r.err
 	}
-	return status
+	if st != StatusOK {
+		return st
+	}
+	if p == nil {
+		return StatusPartitionNotFound
+	}
+	if err := p.log.StoreOffset(key.kind, key.id, off); err != nil {
+		return s.storageStatus("storing a consumer offset", err)
+	}
+	return StatusOK
 }
 
 func (s *Server) deleteConsumerOffset(c *session, perms *Permissions, r *reader) Status {
-	status := func() Status {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		_, p, key, st := s.offsetTarget(c, perms, r)
-		if st != StatusOK {
-			return st
-		}
-		if p == nil {
-			return StatusPartitionNotFound
-		}
-		p.offMu.Lock()
-		defer p.offMu.Unlock()
-		if _, ok := p.offsets[key]; !ok {
-			return StatusConsumerOffsetNotFound
-		}
-		delete(p.offsets, key)
-		p.dirty = true
-		return StatusOK
-	}()
-	if status == StatusOK && s.cfg.Fsync == FsyncAlways {
-		if err := s.persistOffsets(false); err != nil {
-			return s.failed("persisting consumer offsets", err)
-		}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, p, key, st := s.offsetTarget(c, perms, r)
+	if st != StatusOK {
+		return st
 	}
-	return status
+	if p == nil {
+		return StatusPartitionNotFound
+	}
+	if err := p.log.DeleteOffset(key.kind, key.id); err != nil {
+		return s.storageStatus("deleting a consumer offset", err)
+	}
+	return StatusOK
 }

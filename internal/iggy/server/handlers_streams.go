@@ -258,8 +258,6 @@ func (s *Server) dropTopicLocked(st *stream, t *topic) {
 }
 
 func (s *Server) dropPartition(t *topic, p *partition) {
-	p.appendMu.Lock()
-	defer p.appendMu.Unlock()
 	if err := p.log.Close(); err != nil {
 		s.log.Error("closing partition", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
 	}
@@ -292,18 +290,9 @@ func (s *Server) purgeStream(perms *Permissions, r *reader) Status {
 
 func (s *Server) purgeTopicLocked(t *topic) Status {
 	for _, p := range t.partitions {
-		p.appendMu.Lock()
-		err := p.log.Purge()
-		p.appendMu.Unlock()
-		if err != nil {
-			return s.failed(fmt.Sprintf("purging partition %d/%d/%d", t.streamID, t.id, p.id), err)
+		if err := p.log.Purge(); err != nil {
+			return s.storageStatus(fmt.Sprintf("purging partition %d/%d/%d", t.streamID, t.id, p.id), err)
 		}
-		p.offMu.Lock()
-		if len(p.offsets) > 0 {
-			clear(p.offsets)
-			p.dirty = true
-		}
-		p.offMu.Unlock()
 	}
 	return StatusOK
 }
@@ -450,7 +439,7 @@ func (s *Server) addPartitions(t *topic, n uint32, now uint64) error {
 		if err != nil {
 			return fmt.Errorf("opening partition %d/%d/%d: %w", t.streamID, t.id, id, err)
 		}
-		t.partitions = append(t.partitions, &partition{id: id, createdAt: now, log: l, offsets: map[offsetKey]uint64{}})
+		t.partitions = append(t.partitions, &partition{id: id, createdAt: now, log: l})
 	}
 	return nil
 }
@@ -622,12 +611,8 @@ func (s *Server) deleteSegments(perms *Permissions, r *reader) Status {
 	if int(pid) >= len(t.partitions) {
 		return StatusPartitionNotFound
 	}
-	p := t.partitions[pid]
-	p.appendMu.Lock()
-	err := p.log.DeleteSegments(n)
-	p.appendMu.Unlock()
-	if err != nil {
-		return s.failed("deleting segments", err)
+	if err := t.partitions[pid].log.DeleteSegments(n); err != nil {
+		return s.storageStatus("deleting segments", err)
 	}
 	return StatusOK
 }

@@ -12,8 +12,9 @@ import (
 
 // PartitionLog stores the messages of one partition as 64-byte-header frames
 // (docs/iggy-protocol.md §5.1), offsets dense from FirstOffset to
-// NextOffset-1. The server serialises appends per partition; reads may run
-// beside an append, so implementations synchronise their own state.
+// NextOffset-1, plus the partition's consumer offsets. Implementations are
+// safe for concurrent use. Errors that carry an Iggy status (a Status, or an
+// error with an IggyCode method) are answered with that status.
 type PartitionLog interface {
 	// Append stores count validated frames laid end to end, stamping them in
 	// place as Iggy does: consecutive offsets from NextOffset(), one append
@@ -29,21 +30,25 @@ type PartitionLog interface {
 	NextOffset() uint64
 	SizeBytes() uint64
 	Segments() uint32
-	// Flush writes buffered data out and, when fsync, to stable storage.
+	// Flush makes appended messages durable when fsync is set.
 	Flush(fsync bool) error
-	// DeleteSegments removes the n oldest segments (the open one included
-	// only when it is the last one left and holds data).
+	// DeleteSegments removes up to n of the oldest sealed segments.
 	DeleteSegments(n uint32) error
-	// Expire removes whole segments whose newest message is older than ts.
-	Expire(ts uint64) error
-	// Trim removes oldest segments while the log is larger than maxBytes.
-	Trim(maxBytes uint64) error
-	// Purge removes every message; offsets continue from NextOffset.
+	// DeleteExpired removes sealed segments whose newest message is at least
+	// expiry µs old at now.
+	DeleteExpired(now, expiry uint64) error
+	// Purge removes every message and consumer offset; offsets restart at 0.
 	Purge() error
+	// StoreOffset records a consumer (kind 1) or group (kind 2) offset; one
+	// beyond the newest message is refused (InvalidOffset).
+	StoreOffset(kind uint8, id uint32, offset uint64) error
+	Offset(kind uint8, id uint32) (uint64, bool)
+	// DeleteOffset forgets an offset; ConsumerOffsetNotFound when none.
+	DeleteOffset(kind uint8, id uint32) error
 	Close() error
 }
 
-// Storage opens the logs of partitions and keeps consumer offsets.
+// Storage opens the logs of partitions.
 type Storage interface {
 	OpenPartition(stream, topic, partition uint32) (PartitionLog, error)
 	// RemovePartition deletes a partition's data (the log is closed first).
@@ -51,6 +56,9 @@ type Storage interface {
 	// RemoveTopic and RemoveStream delete what is left of their directories.
 	RemoveTopic(stream, topic uint32) error
 	RemoveStream(stream uint32) error
+	// EnforceMaxSize deletes the oldest sealed segments of a topic's
+	// partitions while together they hold about maxBytes or more.
+	EnforceMaxSize(parts []PartitionLog, maxBytes uint64) error
 	Close() error
 }
 
@@ -65,12 +73,43 @@ func (m *memStorage) OpenPartition(_, _, _ uint32) (PartitionLog, error) {
 	return &memLog{segmentSize: m.segmentSize, now: m.now}, nil
 }
 func (m *memStorage) RemovePartition(_, _, _ uint32) error { return nil }
+
+// EnforceMaxSize drops the oldest segment across the partitions while they
+// hold 90% of maxBytes or more, as Iggy does.
+func (m *memStorage) EnforceMaxSize(parts []PartitionLog, maxBytes uint64) error {
+	if maxBytes == 0 || maxBytes == ^uint64(0) {
+		return nil
+	}
+	for {
+		var size uint64
+		var victim *memLog
+		var oldest uint64
+		for _, p := range parts {
+			l := p.(*memLog)
+			l.mu.RLock()
+			size += l.size
+			if len(l.segs) > 1 && (victim == nil || l.segs[0].firstTS < oldest) {
+				victim, oldest = l, l.segs[0].firstTS
+			}
+			l.mu.RUnlock()
+		}
+		if size < maxBytes/10*9 || victim == nil {
+			return nil
+		}
+		victim.mu.Lock()
+		if len(victim.segs) > 1 {
+			victim.dropFirst(1)
+		}
+		victim.mu.Unlock()
+	}
+}
 func (m *memStorage) RemoveTopic(_, _ uint32) error        { return nil }
 func (m *memStorage) RemoveStream(uint32) error            { return nil }
 func (m *memStorage) Close() error                         { return nil }
 
 type memSegment struct {
-	base  uint64   // offset of the first frame
+	base    uint64 // offset of the first frame
+	firstTS uint64
 	data  []byte   // frames back to back
 	pos   []uint32 // start of each frame in data
 	maxTS uint64
@@ -86,23 +125,24 @@ type memLog struct {
 	segs        []*memSegment
 	next        uint64
 	size        uint64
+	offsets     map[offsetKey]uint64
 }
 
 func (l *memLog) Append(frames []byte, count uint32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var seg *memSegment
-	if n := len(l.segs); n > 0 && uint64(len(l.segs[n-1].data)) < l.segmentSize {
-		seg = l.segs[n-1]
-	} else {
-		seg = &memSegment{base: l.next}
-		l.segs = append(l.segs, seg)
-	}
 	ts := uint64(l.now().UnixMicro())
 	if ts < l.lastTS {
 		ts = l.lastTS // timestamps never go back, so timestamp polls stay ordered
 	}
 	l.lastTS = ts
+	var seg *memSegment
+	if n := len(l.segs); n > 0 && uint64(len(l.segs[n-1].data)) < l.segmentSize {
+		seg = l.segs[n-1]
+	} else {
+		seg = &memSegment{base: l.next, firstTS: ts}
+		l.segs = append(l.segs, seg)
+	}
 	off := stampBatch(frames, count, l.next, ts, func(i int) {
 		seg.pos = append(seg.pos, uint32(len(seg.data)+i))
 	})
@@ -208,10 +248,12 @@ func (l *memLog) SizeBytes() uint64 {
 	return l.size
 }
 
+// Segments counts the open segment even while it is empty, as a partition
+// on disk (and Iggy) does.
 func (l *memLog) Segments() uint32 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return uint32(len(l.segs))
+	return uint32(max(len(l.segs), 1))
 }
 
 func (l *memLog) Flush(bool) error { return nil }
@@ -223,35 +265,24 @@ func (l *memLog) dropFirst(n int) {
 	l.segs = append(l.segs[:0:0], l.segs[n:]...)
 }
 
+// DeleteSegments drops up to n of the oldest sealed segments; the open
+// (last) segment stays so appends continue in it.
 func (l *memLog) DeleteSegments(n uint32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if int(n) > len(l.segs) {
-		n = uint32(len(l.segs))
-	}
-	l.dropFirst(int(n))
+	k := min(int(n), max(len(l.segs)-1, 0))
+	l.dropFirst(k)
 	return nil
 }
 
-func (l *memLog) Expire(ts uint64) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	// The open (last) segment is kept so appends continue in it.
-	for n < len(l.segs)-1 && l.segs[n].maxTS < ts {
-		n++
+func (l *memLog) DeleteExpired(now, expiry uint64) error {
+	if expiry == 0 || expiry == ^uint64(0) || expiry > now {
+		return nil
 	}
-	l.dropFirst(n)
-	return nil
-}
-
-func (l *memLog) Trim(maxBytes uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	size := l.size
-	for n < len(l.segs)-1 && size > maxBytes {
-		size -= uint64(len(l.segs[n].data))
+	for n < len(l.segs)-1 && l.segs[n].maxTS <= now-expiry {
 		n++
 	}
 	l.dropFirst(n)
@@ -263,6 +294,38 @@ func (l *memLog) Purge() error {
 	defer l.mu.Unlock()
 	l.segs = nil
 	l.size = 0
+	l.next = 0
+	clear(l.offsets)
+	return nil
+}
+
+func (l *memLog) StoreOffset(kind uint8, id uint32, offset uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next == 0 || offset > l.next-1 {
+		return StatusInvalidOffset
+	}
+	if l.offsets == nil {
+		l.offsets = map[offsetKey]uint64{}
+	}
+	l.offsets[offsetKey{kind, id}] = offset
+	return nil
+}
+
+func (l *memLog) Offset(kind uint8, id uint32) (uint64, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	v, ok := l.offsets[offsetKey{kind, id}]
+	return v, ok
+}
+
+func (l *memLog) DeleteOffset(kind uint8, id uint32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.offsets[offsetKey{kind, id}]; !ok {
+		return StatusConsumerOffsetNotFound
+	}
+	delete(l.offsets, offsetKey{kind, id})
 	return nil
 }
 

@@ -72,11 +72,20 @@ func TestPollStrategies(t *testing.T) {
 	c.ok(cmdDeleteConsumerOffset, off)
 	c.expect(StatusConsumerOffsetNotFound, cmdDeleteConsumerOffset, off)
 
-	// Purge keeps offsets going up and empties the partition.
+	// Storing beyond the newest message is refused.
+	c.expect(StatusInvalidOffset, cmdStoreConsumerOffset, cat(off, u64b(10)))
+	// Purge empties the partition, forgets consumer offsets and restarts
+	// offsets at 0, as Iggy does.
+	c.ok(cmdStoreConsumerOffset, cat(off, u64b(6)))
 	c.ok(cmdPurgeTopic, cat(idNum(s), idNum(tp)))
-	check("after purge", c.poll(consumerOf(1), s, tp, p0, pollFirst, 0, 10, false), 0, 0)
-	c.send(s, tp, partitionID(0), []byte("10"))
-	if p := c.poll(consumerOf(1), s, tp, p0, pollFirst, 0, 10, false); len(p.offsets) != 1 || p.offsets[0] != 10 || p.current != 10 {
+	if p := c.poll(consumerOf(1), s, tp, p0, pollFirst, 0, 10, false); len(p.offsets) != 0 || p.current != 0 {
+		t.Fatalf("after purge: offsets %v current %d", p.offsets, p.current)
+	}
+	if b := c.ok(cmdGetConsumerOffset, off); len(b) != 0 {
+		t.Fatalf("offset survived purge: %x", b)
+	}
+	c.send(s, tp, partitionID(0), []byte("0"))
+	if p := c.poll(consumerOf(1), s, tp, p0, pollFirst, 0, 10, false); len(p.offsets) != 1 || p.offsets[0] != 0 || p.current != 0 {
 		t.Fatalf("after purge and send: offsets %v current %d", p.offsets, p.current)
 	}
 }

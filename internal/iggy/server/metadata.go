@@ -9,15 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/ims-dev/ims/internal/iggy/server/storage"
 )
 
-// On-disk metadata: one JSON document replaced atomically (write a temporary
-// file, fsync, rename, fsync the directory) on every change, so a crash
-// leaves either the old or the new version, never a torn one. Consumer
-// offsets change far more often and live in their own file.
+// On-disk metadata: one JSON document (streams, topics, partitions, groups,
+// users, tokens) saved as a checksummed snapshot replaced atomically on every
+// change (storage.SaveSnapshot), so a crash leaves the old or the new version
+// and a damaged file is detected. Messages and consumer offsets are the
+// partitions' own (package storage).
 const (
-	metadataFile = "metadata.json"
-	offsetsFile  = "offsets.json"
+	metadataFile = "metadata.snap"
 	metaVersion  = 1
 )
 
@@ -72,15 +74,6 @@ type metaToken struct {
 	Expiry uint64 `json:"expiry"`
 }
 
-type metaOffset struct {
-	Stream    uint32 `json:"stream"`
-	Topic     uint32 `json:"topic"`
-	Partition uint32 `json:"partition"`
-	Kind      uint8  `json:"kind"`
-	ID        uint32 `json:"id"`
-	Offset    uint64 `json:"offset"`
-}
-
 func (s *Server) persistent() bool { return !s.cfg.InMemory && s.cfg.DataDir != "" }
 
 // snapshotLocked builds the metadata document; caller holds s.mu.
@@ -130,111 +123,20 @@ func (s *Server) saveMetadataLocked() error {
 	if err != nil {
 		return fmt.Errorf("encoding metadata: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.cfg.DataDir, metadataFile), b)
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new content.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(name, path)
-	}
-	if werr != nil {
-		_ = os.Remove(name)
-		return fmt.Errorf("writing %s: %w", path, werr)
-	}
-	if d, err := os.Open(dir); err == nil {
-		// Make the rename itself durable.
-		serr := d.Sync()
-		_ = d.Close()
-		if serr != nil && !errors.Is(serr, fs.ErrInvalid) {
-			return fmt.Errorf("syncing directory %s: %w", dir, serr)
-		}
+	if err := storage.SaveSnapshot(filepath.Join(s.cfg.DataDir, metadataFile), b); err != nil {
+		return fmt.Errorf("saving metadata: %w", err)
 	}
 	return nil
 }
 
-// persistOffsets writes every consumer offset when any changed (or when
-// force is set). It takes s.mu for reading itself.
-func (s *Server) persistOffsets(force bool) error {
-	if !s.persistent() {
-		return nil
-	}
-	s.offFileMu.Lock()
-	defer s.offFileMu.Unlock()
-	var list []metaOffset
-	dirty := force
-	s.mu.RLock()
-	for _, sid := range sortedKeys(s.streams) {
-		st := s.streams[sid]
-		for _, t := range sortedTopics(st) {
-			for _, p := range t.partitions {
-				p.offMu.Lock()
-				if p.dirty {
-					dirty = true
-					p.dirty = false
-				}
-				for k, v := range p.offsets {
-					list = append(list, metaOffset{Stream: st.id, Topic: t.id, Partition: p.id, Kind: k.kind, ID: k.id, Offset: v})
-				}
-				p.offMu.Unlock()
-			}
-		}
-	}
-	s.mu.RUnlock()
-	if !dirty && !s.offsetsFailed {
-		return nil
-	}
-	sort.Slice(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if a.Stream != b.Stream {
-			return a.Stream < b.Stream
-		}
-		if a.Topic != b.Topic {
-			return a.Topic < b.Topic
-		}
-		if a.Partition != b.Partition {
-			return a.Partition < b.Partition
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return a.ID < b.ID
-	})
-	if list == nil {
-		list = []metaOffset{}
-	}
-	b, err := json.Marshal(list)
-	if err != nil {
-		return fmt.Errorf("encoding consumer offsets: %w", err)
-	}
-	err = writeFileAtomic(filepath.Join(s.cfg.DataDir, offsetsFile), b)
-	// Retry on the next tick after a failure even if nothing changes.
-	s.offsetsFailed = err != nil
-	return err
-}
-
-// recover loads metadata, opens every partition and loads consumer offsets;
-// on a first start it creates the root user.
+// recover loads metadata and opens (recovering) every partition; on a first
+// start it creates the root user.
 func (s *Server) recover() error {
 	if s.persistent() {
 		if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
 			return fmt.Errorf("creating data directory: %w", err)
 		}
-		b, err := os.ReadFile(filepath.Join(s.cfg.DataDir, metadataFile))
+		b, err := storage.LoadSnapshot(filepath.Join(s.cfg.DataDir, metadataFile))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
@@ -250,9 +152,6 @@ func (s *Server) recover() error {
 			if err := s.load(&doc); err != nil {
 				return err
 			}
-		}
-		if err := s.loadOffsets(); err != nil {
-			return err
 		}
 		if rc, ok := s.storage.(reconciler); ok {
 			known := map[[3]uint32]bool{}
@@ -303,7 +202,7 @@ func (s *Server) load(doc *metaDoc) error {
 				if err != nil {
 					return fmt.Errorf("recovering partition %d/%d/%d: %w", st.id, t.id, mp.ID, err)
 				}
-				t.partitions = append(t.partitions, &partition{id: mp.ID, createdAt: mp.CreatedAt, log: l, offsets: map[offsetKey]uint64{}})
+				t.partitions = append(t.partitions, &partition{id: mp.ID, createdAt: mp.CreatedAt, log: l})
 			}
 			for _, mg := range mt.Groups {
 				t.groups[mg.ID] = &group{id: mg.ID, name: mg.Name, members: map[uint32]*member{}}
@@ -330,35 +229,6 @@ func (s *Server) load(doc *metaDoc) error {
 		}
 		s.users[u.id] = u
 		s.userNames[u.username] = u.id
-	}
-	return nil
-}
-
-func (s *Server) loadOffsets() error {
-	b, err := os.ReadFile(filepath.Join(s.cfg.DataDir, offsetsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading consumer offsets: %w", err)
-	}
-	var list []metaOffset
-	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("reading consumer offsets %s: %w", filepath.Join(s.cfg.DataDir, offsetsFile), err)
-	}
-	for _, o := range list {
-		st := s.streams[o.Stream]
-		if st == nil {
-			continue
-		}
-		t := st.topics[o.Topic]
-		if t == nil || int(o.Partition) >= len(t.partitions) {
-			continue
-		}
-		if o.Kind == 2 && t.groups[o.ID] == nil {
-			continue
-		}
-		t.partitions[o.Partition].offsets[offsetKey{kind: o.Kind, id: o.ID}] = o.Offset
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ims-dev/ims/internal/iggy/server/storage"
 )
 
 // FsyncMode says when appended messages are forced to stable storage.
@@ -143,9 +145,6 @@ type Server struct {
 	closing  atomic.Bool
 	shutOnce sync.Once
 	shutErr  error
-
-	offFileMu     sync.Mutex // one writer of the offsets file at a time
-	offsetsFailed bool       // last offsets write failed; guarded by offFileMu
 
 	// counters for stats
 	readBytes    atomic.Uint64
@@ -335,23 +334,15 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// background runs the periodic fsync/flush and retention.
+// background enforces message expiry and topic size caps periodically.
 func (s *Server) background() {
 	defer s.bgWG.Done()
-	flushEvery := s.cfg.FsyncInterval
-	flush := time.NewTicker(flushEvery)
-	defer flush.Stop()
 	retention := time.NewTicker(s.cfg.RetentionInterval)
 	defer retention.Stop()
 	for {
 		select {
 		case <-s.stopBG:
 			return
-		case <-flush.C:
-			s.flushAll(s.cfg.Fsync != FsyncNever)
-			if err := s.persistOffsets(false); err != nil {
-				s.log.Error("persisting consumer offsets", "err", err)
-			}
 		case <-retention.C:
 			s.enforceRetention()
 		}
@@ -372,37 +363,55 @@ func (s *Server) eachPartition(fn func(t *topic, p *partition)) {
 
 func (s *Server) flushAll(fsync bool) {
 	s.eachPartition(func(t *topic, p *partition) {
-		p.appendMu.Lock()
-		err := p.log.Flush(fsync)
-		p.appendMu.Unlock()
-		if err != nil {
+		if err := p.log.Flush(fsync); err != nil {
 			s.log.Error("flushing partition", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
 		}
 	})
 }
 
 func (s *Server) enforceRetention() {
-	now := s.nowMicros()
-	s.eachPartition(func(t *topic, p *partition) {
-		p.appendMu.Lock()
-		defer p.appendMu.Unlock()
-		s.retain(t, p, now)
-	})
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, st := range s.streams {
+		for _, t := range st.topics {
+			s.retainTopic(t)
+		}
+	}
 }
 
-// retain applies the topic's expiry and size cap to one partition; the
-// caller holds p.appendMu. The size cap is split evenly between partitions.
-func (s *Server) retain(t *topic, p *partition, now uint64) {
-	if t.messageExpiry != math.MaxUint64 && now > t.messageExpiry {
-		if err := p.log.Expire(now - t.messageExpiry); err != nil {
-			s.log.Error("expiring messages", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+// retainTopic applies a topic's message expiry and size cap; the caller
+// holds s.mu.
+func (s *Server) retainTopic(t *topic) {
+	if t.messageExpiry != math.MaxUint64 {
+		now := s.nowMicros()
+		for _, p := range t.partitions {
+			if err := p.log.DeleteExpired(now, t.messageExpiry); err != nil {
+				s.log.Error("deleting expired messages", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+			}
 		}
 	}
 	if t.maxTopicSize != math.MaxUint64 && len(t.partitions) > 0 {
-		if err := p.log.Trim(t.maxTopicSize / uint64(len(t.partitions))); err != nil {
-			s.log.Error("trimming partition to the topic size cap", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
+		logs := make([]PartitionLog, len(t.partitions))
+		for i, p := range t.partitions {
+			logs[i] = p.log
+		}
+		if err := s.storage.EnforceMaxSize(logs, t.maxTopicSize); err != nil {
+			s.log.Error("enforcing the topic size cap", "stream", t.streamID, "topic", t.id, "err", err)
 		}
 	}
+}
+
+// storageStatus maps a storage error to the status Iggy answers with,
+// logging those that are the server's fault.
+func (s *Server) storageStatus(what string, err error) Status {
+	var st Status
+	if errors.As(err, &st) {
+		return st
+	}
+	if code, ok := storage.IggyCode(err); ok && code != uint32(StatusError) {
+		return Status(code)
+	}
+	return s.failed(what, err)
 }
 
 // Shutdown stops accepting, lets requests in flight finish (until ctx ends,
@@ -444,9 +453,6 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	var errs []error
 	s.flushAll(s.cfg.Fsync != FsyncNever)
-	if err := s.persistOffsets(true); err != nil {
-		errs = append(errs, err)
-	}
 	if err := s.closePartitions(); err != nil {
 		errs = append(errs, err)
 	}

@@ -2,13 +2,12 @@ package server
 
 import (
 	"sort"
-	"sync"
 	"sync/atomic"
 )
 
 // stream, topic, partition and group are the server's metadata, guarded by
-// Server.mu. A partition's message log and consumer offsets have their own
-// locks so sends and polls on different partitions never contend.
+// Server.mu. A partition's log (messages and consumer offsets) synchronises
+// itself, so sends and polls on different partitions never contend.
 
 type stream struct {
 	id         uint32
@@ -42,14 +41,7 @@ type offsetKey struct {
 type partition struct {
 	id        uint32
 	createdAt uint64
-
-	// appendMu serialises appends: offsets are assigned under it.
-	appendMu sync.Mutex
-	log      PartitionLog
-
-	offMu   sync.Mutex
-	offsets map[offsetKey]uint64
-	dirty   bool // offsets changed since last persisted
+	log       PartitionLog // safe for concurrent use; holds consumer offsets
 }
 
 type member struct {

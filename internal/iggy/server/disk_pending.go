@@ -1,7 +1,0 @@
-package server
-
-import "errors"
-
-func openDiskStorage(dir string, cfg Config) (Storage, error) {
-	return nil, errors.New("disk storage not wired yet")
-}
