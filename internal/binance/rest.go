@@ -1,0 +1,221 @@
+package binance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ClientOptions configure a REST Client. Zero values take the defaults.
+type ClientOptions struct {
+	// BaseURL overrides the market's REST base (scheme://host[:port][/path];
+	// the API path such as /api/v3/exchangeInfo is appended).
+	BaseURL string
+	// HTTPClient sends the requests (default: a client with Timeout).
+	HTTPClient *http.Client
+	// Timeout bounds each request when HTTPClient is nil (default 10 s).
+	Timeout time.Duration
+	// ExchangeInfoTTL is how long an exchangeInfo reply is reused (default
+	// 10 min; negative disables the cache).
+	ExchangeInfoTTL time.Duration
+	// MaxRetries is how often a request is retried after a 429, a 5xx or a
+	// network error (default 2; negative: never). 418 is never retried.
+	MaxRetries int
+	// APIKey, when set, is sent as X-MBX-APIKEY (futures /historicalTrades
+	// is a MARKET_DATA endpoint that wants one).
+	APIKey string
+	// UserAgent overrides the User-Agent header.
+	UserAgent string
+	// Budget tracks request weight; share one per IP across clients of the
+	// same market (default: a new budget with the market's default limit).
+	Budget *Budget
+}
+
+// maxBody bounds a REST reply (spot exchangeInfo is tens of MB at most).
+const maxBody = 256 << 20
+
+// Client is a Binance REST client for one market. It is safe for concurrent
+// use.
+type Client struct {
+	market  Market
+	base    string
+	http    *http.Client
+	retries int
+	ttl     time.Duration
+	apiKey  string
+	ua      string
+	budget  *Budget
+
+	mu       sync.Mutex
+	info     *ExchangeInfo
+	infoAt   time.Time
+	inflight *infoCall
+	now      func() time.Time
+	sleep    func(ctx context.Context, d time.Duration) error
+}
+
+// NewClient returns a REST client for market m.
+func NewClient(m Market, opts ClientOptions) (*Client, error) {
+	eps, err := Endpoints{REST: opts.BaseURL}.Resolve(m)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		market:  m,
+		base:    eps.REST,
+		http:    opts.HTTPClient,
+		retries: opts.MaxRetries,
+		ttl:     opts.ExchangeInfoTTL,
+		apiKey:  opts.APIKey,
+		ua:      opts.UserAgent,
+		budget:  opts.Budget,
+		now:     time.Now,
+		sleep:   restSleep,
+	}
+	if c.http == nil {
+		timeout := opts.Timeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		c.http = &http.Client{Timeout: timeout}
+	}
+	if c.retries == 0 {
+		c.retries = 2
+	} else if c.retries < 0 {
+		c.retries = 0
+	}
+	if c.ttl == 0 {
+		c.ttl = 10 * time.Minute
+	}
+	if c.ua == "" {
+		c.ua = "ims (+https://github.com/ims-dev/ims)"
+	}
+	if c.budget == nil {
+		c.budget = NewBudget(m.Limits().RequestWeightPerMinute)
+	}
+	return c, nil
+}
+
+// Market is the client's market.
+func (c *Client) Market() Market { return c.market }
+
+// BaseURL is the resolved REST base URL.
+func (c *Client) BaseURL() string { return c.base }
+
+// Budget is the client's request-weight budget.
+func (c *Client) Budget() *Budget { return c.budget }
+
+// APIError is a Binance REST failure: an HTTP status other than 200, with
+// Binance's {"code":..,"msg":..} body when it sent one.
+type APIError struct {
+	Method     string
+	URL        string
+	Status     int    // HTTP status
+	Code       int    // Binance error code; 0 when the body had none
+	Msg        string // Binance message, or the start of a non-JSON body
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: HTTP %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	if e.Code != 0 || e.Msg != "" {
+		fmt.Fprintf(&b, ": Binance error %d: %s", e.Code, e.Msg)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Is matches ErrRateLimited for 429 and ErrBanned for 418.
+func (e *APIError) Is(target error) bool {
+	return (target == ErrRateLimited && e.Status == http.StatusTooManyRequests) ||
+		(target == ErrBanned && e.Status == http.StatusTeapot)
+}
+
+// get performs a GET of endpoint (relative to the market's API prefix) with
+// params, after reserving weight, and returns the 200 body.
+func (c *Client) get(ctx context.Context, endpoint string, params url.Values, weight int) ([]byte, error) {
+	u := c.base + c.market.RESTPrefix() + "/" + endpoint
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		if err := c.budget.Wait(ctx, weight); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", u, err)
+		}
+		body, retry, err := c.do(ctx, u)
+		if err == nil {
+			return body, nil
+		}
+		if !retry || attempt >= c.retries || ctx.Err() != nil {
+			return nil, err
+		}
+		// 429s wait in Budget.Wait (Retry-After); others back off briefly.
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests {
+			if serr := c.sleep(ctx, time.Duration(250<<attempt)*time.Millisecond); serr != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// do sends one request. retry reports whether the failure is worth
+// retrying.
+func (c *Client) do(ctx context.Context, u string) (body []byte, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("GET %s: %w", u, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.ua)
+	if c.apiKey != "" {
+		req.Header.Set("X-MBX-APIKEY", c.apiKey)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, ctx.Err() == nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	c.budget.ObserveHeader(resp.Header)
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, ctx.Err() == nil, fmt.Errorf("GET %s: reading body: %w", u, err)
+	}
+	if len(body) > maxBody {
+		return nil, false, fmt.Errorf("GET %s: body larger than %d bytes", u, maxBody)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return body, false, nil
+	}
+	ae := &APIError{Method: http.MethodGet, URL: u, Status: resp.StatusCode}
+	var msg struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+	}
+	if json.Unmarshal(body, &msg) == nil && (msg.Code != 0 || msg.Msg != "") {
+		ae.Code, ae.Msg = msg.Code, msg.Msg
+	} else if len(body) > 0 {
+		ae.Msg = strings.TrimSpace(string(body[:min(len(body), 200)]))
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		ae.RetryAfter = retryAfter(resp.Header, c.now(), time.Minute)
+		c.budget.Backoff(ae.RetryAfter)
+		return nil, true, ae
+	case http.StatusTeapot:
+		ae.RetryAfter = retryAfter(resp.Header, c.now(), 2*time.Minute)
+		c.budget.Ban(ae.RetryAfter)
+		return nil, false, ae
+	}
+	return nil, resp.StatusCode >= 500, ae
+}
