@@ -76,7 +76,6 @@ func (c *tclient) createTopic(stream uint32, name string, partitions uint32) uin
 // partitioning kinds for sendPayload.
 func balanced() []byte            { return []byte{1, 0} }
 func partitionID(p uint32) []byte { return cat([]byte{2, 4}, u32b(p)) }
-func messagesKey(k string) []byte { return cat([]byte{3, byte(len(k))}, []byte(k)) }
 
 // sendPayload builds a SendMessages payload with the given message payloads
 // (ids 0, no headers).

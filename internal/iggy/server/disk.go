@@ -51,9 +51,11 @@ func (d *diskStorage) RemovePartition(stream, topic, partition uint32) error {
 	return d.store.RemovePartition(stream, topic, partition)
 }
 
-func (d *diskStorage) RemoveTopic(stream, topic uint32) error { return d.store.RemoveTopic(stream, topic) }
-func (d *diskStorage) RemoveStream(stream uint32) error       { return d.store.RemoveStream(stream) }
-func (d *diskStorage) Close() error                           { return nil }
+func (d *diskStorage) RemoveTopic(stream, topic uint32) error {
+	return d.store.RemoveTopic(stream, topic)
+}
+func (d *diskStorage) RemoveStream(stream uint32) error { return d.store.RemoveStream(stream) }
+func (d *diskStorage) Close() error                     { return nil }
 
 func (d *diskStorage) EnforceMaxSize(parts []PartitionLog, maxBytes uint64) error {
 	ps := make([]*storage.Partition, len(parts))

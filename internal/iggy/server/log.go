@@ -103,16 +103,16 @@ func (m *memStorage) EnforceMaxSize(parts []PartitionLog, maxBytes uint64) error
 		victim.mu.Unlock()
 	}
 }
-func (m *memStorage) RemoveTopic(_, _ uint32) error        { return nil }
-func (m *memStorage) RemoveStream(uint32) error            { return nil }
-func (m *memStorage) Close() error                         { return nil }
+func (m *memStorage) RemoveTopic(_, _ uint32) error { return nil }
+func (m *memStorage) RemoveStream(uint32) error     { return nil }
+func (m *memStorage) Close() error                  { return nil }
 
 type memSegment struct {
 	base    uint64 // offset of the first frame
 	firstTS uint64
-	data  []byte   // frames back to back
-	pos   []uint32 // start of each frame in data
-	maxTS uint64
+	data    []byte   // frames back to back
+	pos     []uint32 // start of each frame in data
+	maxTS   uint64
 }
 
 // memLog is an in-memory PartitionLog split into segments of segmentSize so

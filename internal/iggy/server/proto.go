@@ -276,10 +276,3 @@ func (w *writer) f32(v float32) {
 }
 func (w *writer) name8(s string) { w.b = append(append(w.b, byte(len(s))), s...) }
 func (w *writer) str32(s string) { w.u32(uint32(len(s))); w.b = append(w.b, s...) }
-func (w *writer) bool(v bool) {
-	if v {
-		w.b = append(w.b, 1)
-	} else {
-		w.b = append(w.b, 0)
-	}
-}
