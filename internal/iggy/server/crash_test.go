@@ -68,7 +68,9 @@ func TestCrashRecovery(t *testing.T) {
 	var acked uint64
 	killAfter := uint64(batch * 40)
 	killed := make(chan struct{})
-	payload := func(seq uint64) []byte { return []byte(fmt.Sprintf("msg-%08d-%s", seq, strings.Repeat("x", int(seq%97)))) }
+	payload := func(seq uint64) []byte {
+		return []byte(fmt.Sprintf("msg-%08d-%s", seq, strings.Repeat("x", int(seq%97))))
+	}
 	for seq := uint64(0); ; {
 		msgs := make([][]byte, batch)
 		for i := range msgs {
