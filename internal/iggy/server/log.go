@@ -115,8 +115,12 @@ type memSegment struct {
 	maxTS   uint64
 }
 
-// memLog is an in-memory PartitionLog split into segments of segmentSize so
-// retention and DeleteSegments behave as on disk.
+// maxMemSegment caps in-memory segments so appends never copy more than this
+// when a segment's buffer grows.
+const maxMemSegment = 16 << 20
+
+// memLog is an in-memory PartitionLog split into segments of segmentSize
+// (at most maxMemSegment) so retention and DeleteSegments behave as on disk.
 type memLog struct {
 	mu          sync.RWMutex
 	now         func() time.Time
@@ -137,10 +141,17 @@ func (l *memLog) Append(frames []byte, count uint32) error {
 	}
 	l.lastTS = ts
 	var seg *memSegment
-	if n := len(l.segs); n > 0 && uint64(len(l.segs[n-1].data)) < l.segmentSize {
+	if n := len(l.segs); n > 0 && uint64(len(l.segs[n-1].data)) < min(l.segmentSize, maxMemSegment) {
 		seg = l.segs[n-1]
 	} else {
-		seg = &memSegment{base: l.next, firstTS: ts}
+		// Size the new buffer after the previous segment so a busy
+		// partition does not regrow (and copy) every segment from zero.
+		c := 64 << 10
+		if n := len(l.segs); n > 0 {
+			c = max(c, len(l.segs[n-1].data))
+		}
+		c = max(min(c, int(min(l.segmentSize, maxMemSegment))), len(frames))
+		seg = &memSegment{base: l.next, firstTS: ts, data: make([]byte, 0, c)}
 		l.segs = append(l.segs, seg)
 	}
 	off := stampBatch(frames, count, l.next, ts, func(i int) {
