@@ -101,4 +101,6 @@ func benchPoll(b *testing.B, cfg Config) {
 }
 
 func BenchmarkRawPollMemory(b *testing.B) { benchPoll(b, Config{}) }
-func BenchmarkRawPollDisk(b *testing.B)   { benchPoll(b, Config{DataDir: b.TempDir(), Fsync: FsyncNever}) }
+func BenchmarkRawPollDisk(b *testing.B) {
+	benchPoll(b, Config{DataDir: b.TempDir(), Fsync: FsyncNever})
+}
