@@ -331,11 +331,13 @@ func (s *Server) getConsumerOffset(c *session, perms *Permissions, r *reader, w 
 	defer s.mu.RUnlock()
 	_, p, key, st := s.offsetTarget(c, perms, r)
 	if st != StatusOK {
-		if st == StatusPartitionNotFound || st == StatusConsumerGroupIDNotFound || st == StatusStreamIDNotFound || st == StatusTopicIDNotFound {
-			// A GET of something missing is an empty answer.
-			return StatusOK
+		if r.err != 0 {
+			return r.err
 		}
-		return st
+		// As in Iggy 0.8, an offset that cannot be read (missing stream,
+		// topic, partition or group, not a member, no permission) is
+		// answered as "no offset".
+		return StatusOK
 	}
 	if p == nil {
 		return StatusOK
