@@ -153,9 +153,10 @@ func redactURL(u string) string {
 	return u[:150] + "…(" + strconv.Itoa(len(u)) + " bytes)"
 }
 
-// start attaches a dialled websocket and starts the read loop.
-func (c *conn) start(ctx context.Context, ws *websocket.Conn) {
-	c.ws = ws
+// start starts the read loop of a dialled connection (c.ws is set before
+// the connection is registered, and never changes).
+func (c *conn) start(ctx context.Context) {
+	ws := c.ws
 	f := c.feed
 	timeout := f.cfg.ReadTimeout
 	ws.SetPingHandler(func(data string) error {

@@ -41,6 +41,7 @@ type shard struct {
 	fillTrade market.Trade
 	fillAgg   market.AggTrade
 	stopped   bool
+	replay    bool // streams are not subscribed: take whatever arrives
 }
 
 // streamState is the per-stream (per symbol, for all-market streams) state:
@@ -191,7 +192,7 @@ func (sh *shard) deliver(c *conn, fr *Frame) {
 	}
 	st := sh.states[key]
 	if st == nil {
-		if !key.All {
+		if !key.All && !sh.replay {
 			return // unsubscribed; frames still in flight
 		}
 		st = &streamState{key: key, ch: key.Channel, symbol: hdr.Symbol}

@@ -46,6 +46,7 @@ func (sh *shard) run(ctx context.Context) {
 			sh.connStatus(market.StatusConnected, detail)
 		}
 		connected = true
+		c.start(ctx)
 		go sh.reconcile(ctx, c)
 		if !sh.serve(ctx, c, &attempt) {
 			return
@@ -140,6 +141,7 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 		}
 	}
 	sh.setSecondary(nc)
+	nc.start(ctx)
 	go sh.reconcile(ctx, nc)
 	maxT := time.NewTimer(f.cfg.MaxOverlap)
 	defer maxT.Stop()
@@ -205,7 +207,7 @@ func (sh *shard) connect(ctx context.Context) (*conn, error) {
 		c.streams[n] = true
 	}
 	c.initial = len(streams)
-	c.start(ctx, ws)
+	c.ws = ws // the caller registers c, then starts its reader
 	return c, nil
 }
 

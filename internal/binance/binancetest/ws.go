@@ -78,6 +78,8 @@ type WS struct {
 	conns     map[int]*WSConn
 	nextID    int
 	attempts  int // upgrade requests seen
+	attemptAt []time.Time
+	pongs     int // pongs that answered a ping
 	connects  int // upgrades accepted
 	rejects   []Handshake
 	sources   map[string]*Source
@@ -189,6 +191,20 @@ func (s *WS) Attempts() int {
 	return s.attempts
 }
 
+// AttemptTimes returns when each upgrade request arrived.
+func (s *WS) AttemptTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.attemptAt)
+}
+
+// Pongs counts pongs that answered the server's pings, on all connections.
+func (s *WS) Pongs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pongs
+}
+
 // Connects is the number of upgrades accepted.
 func (s *WS) Connects() int {
 	s.mu.Lock()
@@ -269,6 +285,7 @@ func (s *WS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.attempts++
+	s.attemptAt = append(s.attemptAt, time.Now())
 	if len(s.rejects) > 0 {
 		h := s.rejects[0]
 		s.rejects = s.rejects[1:]
@@ -618,6 +635,10 @@ func (c *WSConn) keepalive() {
 		case p := <-c.pongs:
 			if p == waiting {
 				waiting, deadline = "", nil
+				s.mu.Lock()
+				s.pongs++
+				s.notify()
+				s.mu.Unlock()
 			}
 		case <-deadline:
 			c.Close(websocket.ClosePolicyViolation, "pong timeout")
