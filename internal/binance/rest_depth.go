@@ -131,3 +131,8 @@ func ParseDepthSnapshot(m Market, body []byte, recvTime int64, dst *market.Depth
 	dst.Bids, dst.Asks = p.bids, p.asks
 	return p.err
 }
+
+// DepthSnapshot is Depth under the Backfiller name.
+func (c *Client) DepthSnapshot(ctx context.Context, symbol string, limit int, dst *market.DepthSnapshot) error {
+	return c.Depth(ctx, symbol, limit, dst)
+}

@@ -191,3 +191,32 @@ func msToMicros(v int64) (int64, bool) {
 	}
 	return v * 1000, true
 }
+
+// The Client is the feed's REST backfill.
+var _ Backfiller = (*Client)(nil)
+
+// TradesFrom appends up to limit trades of symbol with ids from fromID on
+// (oldest first) to dst, via /historicalTrades. It implements Backfiller.
+func (c *Client) TradesFrom(ctx context.Context, symbol string, fromID int64, limit int, dst []market.Trade) ([]market.Trade, error) {
+	if fromID < 0 {
+		return dst, fmt.Errorf("%s historicalTrades: negative fromId %d", c.market, fromID)
+	}
+	ts, err := c.HistoricalTrades(ctx, symbol, fromID, limit)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, ts...), nil
+}
+
+// AggTradesFrom appends up to limit aggregate trades of symbol with ids from
+// fromID on (oldest first) to dst, via /aggTrades. It implements Backfiller.
+func (c *Client) AggTradesFrom(ctx context.Context, symbol string, fromID int64, limit int, dst []market.AggTrade) ([]market.AggTrade, error) {
+	if fromID < 0 {
+		return dst, fmt.Errorf("%s aggTrades: negative fromId %d", c.market, fromID)
+	}
+	ts, err := c.AggTrades(ctx, symbol, fromID, limit)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, ts...), nil
+}
