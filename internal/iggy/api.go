@@ -29,9 +29,17 @@ func emptyOr[T any](p []byte, parse func([]byte) (T, error), out *T, found *bool
 
 // System.
 
+// pingFrame is the constant Ping request (read-only).
+var pingFrame = wire.AppendRequest(nil, wire.CmdPing, nil)
+
 // Ping checks the connection (no login needed).
 func (c *Client) Ping(ctx context.Context) error {
-	if err := c.do(ctx, &wire.Empty{Cmd: wire.CmdPing}, nil); err != nil {
+	if err := c.lock(ctx); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	_, err := c.roundTripLocked(ctx, wire.CmdPing, pingFrame, &c.rbuf, true)
+	c.unlock()
+	if err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	return nil

@@ -44,11 +44,16 @@ func (ClassicCodec) WriteRequest(w io.Writer, frame []byte) (int, error) {
 
 // ReadResponse reads [status][length][payload].
 func (c ClassicCodec) ReadResponse(r io.Reader, buf []byte) (uint32, []byte, []byte, error) {
-	var h [wire.ResponseHeaderSize]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
+	// The header is read into buf too: a local array would escape
+	// through io.Reader and cost an allocation per response.
+	if cap(buf) < wire.ResponseHeaderSize {
+		buf = make([]byte, wire.ResponseHeaderSize, 512)
+	}
+	h := buf[:wire.ResponseHeaderSize]
+	if _, err := io.ReadFull(r, h); err != nil {
 		return 0, nil, buf, err
 	}
-	status, n, _ := wire.ParseResponseHeader(h[:])
+	status, n, _ := wire.ParseResponseHeader(h)
 	max := c.MaxResponse
 	if max <= 0 {
 		max = 256 << 20
