@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestPersonalAccessTokens(t *testing.T) {
 		t.Fatalf("tokens %q %q", forever, short)
 	}
 	c.expect(StatusPATAlreadyExists, cmdCreatePAT, cat(name8("short"), u64b(0)))
-	c.expect(StatusInvalidPATName, cmdCreatePAT, cat(name8("x"), u64b(0)))
+	c.expect(StatusInvalidPATName, cmdCreatePAT, cat(name8(strings.Repeat("x", 31)), u64b(0)))
 
 	list := c.ok(cmdGetPATs, nil)
 	wantExpiry := uint64(goldenTime.Add(time.Minute).UnixMicro())
