@@ -65,7 +65,7 @@ func seqOf(ev *source.Event, futures bool) seqVal {
 	case source.KindLiquidation:
 		return monotonic(ev.Liquidation.EventTime)
 	}
-	return seqVal{}
+	return seqVal{kind: seqNone}
 }
 
 func monotonic(v int64) seqVal { return seqVal{kind: seqMonotonic, first: v, last: v} }

@@ -668,7 +668,7 @@ func (c *WSConn) reply(format string, args ...any) {
 
 func (c *WSConn) handleRequest(msg []byte) {
 	var req struct {
-		Method *string            `json:"method"`
+		Method *string           `json:"method"`
 		Params []json.RawMessage `json:"params"`
 		ID     json.RawMessage   `json:"id"`
 	}

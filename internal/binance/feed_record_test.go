@@ -1,0 +1,241 @@
+package binance_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ims-dev/ims/internal/binance"
+	"github.com/ims-dev/ims/internal/binance/binancetest"
+	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/record"
+	"github.com/ims-dev/ims/internal/source"
+)
+
+// A live session recorded with --record replays to the same events.
+func TestFeedRecordAndReplay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "session.ims")
+	rec, err := record.Create(path, record.WriterOptions{Market: "spot", FlushFrames: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	ws.SetSource("btcusdt@kline_1m", binancetest.NewSource([][]byte{[]byte(fdSpotKline)}, binancetest.IDsNone))
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Recorder: rec}, "btcusdt@trade", "btcusdt@kline_1m")
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@trade", 10)
+	ws.Emit("btcusdt@kline_1m", 3)
+	src.Skip(2)
+	ws.Emit("btcusdt@trade", 5)
+	ws.Push("btcusdt@trade", []byte(`{"e":"trade","oops"`))
+	e.col.wait(t, "live events", func() bool { return len(e.col.trades) == 15 && len(e.col.klines) == 3 })
+	e.shutdown(t)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := record.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Header().Market != "spot" {
+		t.Fatalf("header %+v", r.Header())
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(col.tradeIDs(), e.col.tradeIDs()) || len(col.klines) != 3 {
+		t.Fatalf("replayed trades %v, live %v", col.tradeIDs(), e.col.tradeIDs())
+	}
+	for i := range col.trades {
+		if col.trades[i] != e.col.trades[i] {
+			t.Fatalf("trade %d differs: replay %+v live %+v", i, col.trades[i], e.col.trades[i])
+		}
+	}
+	kinds := func(st []market.Status) []market.StatusKind {
+		var out []market.StatusKind
+		for _, s := range st {
+			out = append(out, s.Kind)
+		}
+		return out
+	}
+	want := []market.StatusKind{market.StatusConnected, market.StatusGap, market.StatusGapUnfilled, market.StatusDisconnected}
+	if got := kinds(col.statuses); !slices.Equal(got, want) {
+		t.Fatalf("replayed statuses %s, want kinds %v", fmtStatuses(col.statuses), want)
+	}
+	if s := f.Stats(); s.Malformed != 1 || s.Frames != 18 {
+		t.Fatalf("replay stats %+v", s)
+	}
+}
+
+// The shipped recordings (testdata/recording-<market>.ims) are built from
+// the recorded samples in testdata; this test rebuilds them and fails if
+// the committed files are stale (IMS_UPDATE_RECORDING=1 rewrites them),
+// then replays each through the feed.
+func TestShippedRecordings(t *testing.T) {
+	for _, m := range []binance.Market{binance.Spot, binance.USDM, binance.CoinM} {
+		t.Run(m.String(), func(t *testing.T) {
+			built, frames := buildRecording(t, m)
+			path := filepath.Join("testdata", "recording-"+m.String()+".ims")
+			if os.Getenv("IMS_UPDATE_RECORDING") != "" {
+				if err := os.WriteFile(path, built, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			shipped, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (IMS_UPDATE_RECORDING=1 builds it)", err)
+			}
+			if !bytes.Equal(shipped, built) {
+				t.Fatalf("%s is not what the samples build (IMS_UPDATE_RECORDING=1 rebuilds it)", path)
+			}
+			r, err := record.NewReader(bytes.NewReader(shipped))
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := map[source.Kind]int{}
+			f, err := binance.NewFeed(binance.FeedConfig{Market: m, Handler: source.HandlerFunc(func(ev *source.Event) { counts[ev.Kind]++ })})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Replay(context.Background(), r, 0); err != nil {
+				t.Fatal(err)
+			}
+			s := f.Stats()
+			if s.Frames != int64(frames) {
+				t.Fatalf("replayed %d frames of %d; stats %+v", s.Frames, frames, s)
+			}
+			if s.Malformed != 0 {
+				t.Fatalf("malformed frames in the shipped recording: %v", s.MalformedByKind)
+			}
+			if counts[source.KindTrade]+counts[source.KindAggTrade] == 0 || counts[source.KindDepthUpdate] == 0 || counts[source.KindBookTicker] == 0 {
+				t.Fatalf("event kinds %v", counts)
+			}
+			t.Logf("%s: %d bytes, %d frames, events %v, gaps %d, duplicates %d", path, len(shipped), frames, counts, s.Gaps, s.Duplicates)
+		})
+	}
+}
+
+// buildRecording turns the recorded (combined-wrapped) samples of market m
+// into a recording: frames ordered by event time (frames without one keep
+// their place in their file), received 1 ms apart, one recorded connection
+// per route.
+func buildRecording(t *testing.T, m binance.Market) ([]byte, int) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", m.Family().String()+"-*.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type frame struct {
+		e      int64
+		seq    int
+		stream string
+		data   []byte
+	}
+	var frames []frame
+	for _, file := range files {
+		base := filepath.Base(file)
+		// Recorded frames only: no docs examples, REST bodies or raw forms.
+		if strings.Count(base, ".") != 1 {
+			continue
+		}
+		fh, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		var lastE int64
+		for sc.Scan() {
+			line := bytes.TrimSpace(sc.Bytes())
+			// Keys are case-sensitive here ("e" is not "E"): decode to a map.
+			var w struct {
+				Stream string                     `json:"stream"`
+				Data   map[string]json.RawMessage `json:"data"`
+			}
+			if len(line) == 0 || json.Unmarshal(line, &w) != nil || w.Stream == "" {
+				continue
+			}
+			var e int64
+			if json.Unmarshal(w.Data["E"], &e) == nil && e != 0 {
+				lastE = e
+			}
+			frames = append(frames, frame{e: lastE, seq: len(frames), stream: w.Stream, data: bytes.Clone(line)})
+		}
+		fh.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sort.SliceStable(frames, func(i, j int) bool { return frames[i].e < frames[j].e })
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: m.String(), Created: start, FlushFrames: 256, FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connOf := func(stream string) uint32 {
+		if m.Routed() && !binancetest.PublicChannel(stream) {
+			return 2
+		}
+		return 1
+	}
+	streams := map[uint32][]string{}
+	for _, fr := range frames {
+		c := connOf(fr.stream)
+		if !slices.Contains(streams[c], fr.stream) {
+			streams[c] = append(streams[c], fr.stream)
+		}
+	}
+	ts := start.UnixNano()
+	write := func(rec record.Record) {
+		ts += int64(time.Millisecond)
+		rec.Time = ts
+		if err := w.Write(&rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []uint32{1, 2} {
+		if len(streams[c]) == 0 {
+			continue
+		}
+		route := binance.RouteNone
+		if m.Routed() {
+			route = map[uint32]binance.Route{1: binance.RoutePublic, 2: binance.RouteMarket}[c]
+		}
+		u, err := m.StreamURL("", route, streams[c], binance.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(record.Record{Kind: record.KindOpen, Conn: c, Data: []byte(u)})
+	}
+	for _, fr := range frames {
+		write(record.Record{Kind: record.KindText, Conn: connOf(fr.stream), Stream: []byte(fr.stream), Data: fr.data})
+	}
+	for _, c := range []uint32{1, 2} {
+		if len(streams[c]) > 0 {
+			write(record.Record{Kind: record.KindClose, Conn: c, Data: []byte("end of recording")})
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), len(frames)
+}
