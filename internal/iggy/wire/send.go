@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // IndexSize is the size of one SendMessages index entry.
 const IndexSize = 16
@@ -128,11 +131,17 @@ func (b *Batch) Add(id MessageID, originTimestamp uint64, payload []byte, header
 // to FinishMessage. No other batch method may be called in between.
 func (b *Batch) StartMessage(id MessageID, originTimestamp uint64) []byte {
 	b.grow()
-	b.pending = len(b.buf)
-	var h [MessageHeaderSize]byte
-	hh := MessageHeader{ID: id, OriginTimestamp: originTimestamp}
-	PutMessageHeader(h[:], &hh)
-	b.buf = append(b.buf, h[:]...)
+	n := len(b.buf)
+	b.pending = n
+	if cap(b.buf)-n < MessageHeaderSize {
+		b.buf = slices.Grow(b.buf, MessageHeaderSize)
+	}
+	b.buf = b.buf[:n+MessageHeaderSize]
+	h := b.buf[n:]
+	clear(h)
+	binary.LittleEndian.PutUint64(h[offID:], id.Lo)
+	binary.LittleEndian.PutUint64(h[offID+8:], id.Hi)
+	binary.LittleEndian.PutUint64(h[offOriginTimestamp:], originTimestamp)
 	return b.buf
 }
 
