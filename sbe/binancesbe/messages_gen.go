@@ -41,12 +41,13 @@ func (m *TradesStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+18 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 18)
-	binary.LittleEndian.PutUint16(h[2:4], 10000)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127100012)
+	start, end := offset+HeaderLength, offset+HeaderLength+18
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 18, SchemaVersion
+	m.tradesOff = -1
+	m.symbolOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -92,17 +93,14 @@ func (m *TradesStreamEvent) WrapForDecode(buf []byte, offset int, actingBlockLen
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces TradesStreamEvent
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *TradesStreamEvent) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`TradesStreamEvent`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`TradesStreamEvent`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000127100000 {
+		return wrongTemplate(`TradesStreamEvent`, 10000, buf[offset:])
 	}
-	if h.TemplateID != 10000 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `TradesStreamEvent`, WantTemplateID: 10000, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -182,7 +180,7 @@ func (m *TradesStreamEvent) TradesCount(n int) (TradesStreamEventTrades, error) 
 	binary.LittleEndian.PutUint32(m.buf[p+2:p+2+4], uint32(n))
 	m.tradesOff = p
 	*lim = p + 6
-	it := TradesStreamEventTrades{buf: m.buf, limit: lim, blockLength: 25, count: n, index: -1, actingVersion: m.actingVersion}
+	it := TradesStreamEventTrades{buf: m.buf, limit: lim, blockLength: 25, count: n, index: -1, next: p + 6, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -317,25 +315,16 @@ func (g *TradesStreamEventTrades) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *TradesStreamEventTrades) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 25 {
-			return false
-		}
-		g.block = g.buf[p : p+25 : p+25]
-		*g.limit = p + 25
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -455,12 +444,12 @@ func (m *BestBidAskStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+50 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 50)
-	binary.LittleEndian.PutUint16(h[2:4], 10001)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127110032)
+	start, end := offset+HeaderLength, offset+HeaderLength+50
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 50, SchemaVersion
+	m.symbolOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -500,17 +489,14 @@ func (m *BestBidAskStreamEvent) WrapForDecode(buf []byte, offset int, actingBloc
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces BestBidAskStreamEvent
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *BestBidAskStreamEvent) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`BestBidAskStreamEvent`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`BestBidAskStreamEvent`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000127110000 {
+		return wrongTemplate(`BestBidAskStreamEvent`, 10001, buf[offset:])
 	}
-	if h.TemplateID != 10001 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `BestBidAskStreamEvent`, WantTemplateID: 10001, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -737,12 +723,14 @@ func (m *DepthSnapshotStreamEvent) WrapAndApplyHeader(buf []byte, offset int) er
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+18 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 18)
-	binary.LittleEndian.PutUint16(h[2:4], 10002)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127120012)
+	start, end := offset+HeaderLength, offset+HeaderLength+18
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 18, SchemaVersion
+	m.bidsOff = -1
+	m.asksOff = -1
+	m.symbolOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -793,17 +781,14 @@ func (m *DepthSnapshotStreamEvent) WrapForDecode(buf []byte, offset int, actingB
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces DepthSnapshotStreamEvent
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *DepthSnapshotStreamEvent) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`DepthSnapshotStreamEvent`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`DepthSnapshotStreamEvent`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000127120000 {
+		return wrongTemplate(`DepthSnapshotStreamEvent`, 10002, buf[offset:])
 	}
-	if h.TemplateID != 10002 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `DepthSnapshotStreamEvent`, WantTemplateID: 10002, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -883,7 +868,7 @@ func (m *DepthSnapshotStreamEvent) BidsCount(n int) (DepthSnapshotStreamEventBid
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
 	*lim = p + 4
-	it := DepthSnapshotStreamEventBids{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthSnapshotStreamEventBids{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -918,7 +903,7 @@ func (m *DepthSnapshotStreamEvent) AsksCount(n int) (DepthSnapshotStreamEventAsk
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
 	*lim = p + 4
-	it := DepthSnapshotStreamEventAsks{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthSnapshotStreamEventAsks{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -1057,25 +1042,16 @@ func (g *DepthSnapshotStreamEventBids) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotStreamEventBids) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 16 {
-			return false
-		}
-		g.block = g.buf[p : p+16 : p+16]
-		*g.limit = p + 16
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -1171,25 +1147,16 @@ func (g *DepthSnapshotStreamEventAsks) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotStreamEventAsks) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 16 {
-			return false
-		}
-		g.block = g.buf[p : p+16 : p+16]
-		*g.limit = p + 16
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -1280,12 +1247,14 @@ func (m *DepthDiffStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error 
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+26 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 26)
-	binary.LittleEndian.PutUint16(h[2:4], 10003)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000000012713001a)
+	start, end := offset+HeaderLength, offset+HeaderLength+26
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 26, SchemaVersion
+	m.bidsOff = -1
+	m.asksOff = -1
+	m.symbolOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1336,17 +1305,14 @@ func (m *DepthDiffStreamEvent) WrapForDecode(buf []byte, offset int, actingBlock
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces DepthDiffStreamEvent
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *DepthDiffStreamEvent) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`DepthDiffStreamEvent`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`DepthDiffStreamEvent`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000127130000 {
+		return wrongTemplate(`DepthDiffStreamEvent`, 10003, buf[offset:])
 	}
-	if h.TemplateID != 10003 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `DepthDiffStreamEvent`, WantTemplateID: 10003, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -1436,7 +1402,7 @@ func (m *DepthDiffStreamEvent) BidsCount(n int) (DepthDiffStreamEventBids, error
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
 	*lim = p + 4
-	it := DepthDiffStreamEventBids{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthDiffStreamEventBids{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -1471,7 +1437,7 @@ func (m *DepthDiffStreamEvent) AsksCount(n int) (DepthDiffStreamEventAsks, error
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
 	*lim = p + 4
-	it := DepthDiffStreamEventAsks{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthDiffStreamEventAsks{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -1614,25 +1580,16 @@ func (g *DepthDiffStreamEventBids) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthDiffStreamEventBids) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 16 {
-			return false
-		}
-		g.block = g.buf[p : p+16 : p+16]
-		*g.limit = p + 16
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -1728,25 +1685,16 @@ func (g *DepthDiffStreamEventAsks) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthDiffStreamEventAsks) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 16 {
-			return false
-		}
-		g.block = g.buf[p : p+16 : p+16]
-		*g.limit = p + 16
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 

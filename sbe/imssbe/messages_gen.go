@@ -37,12 +37,11 @@ func (m *ClientLogin) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+4 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 4)
-	binary.LittleEndian.PutUint16(h[2:4], 101)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100650004)
+	start, end := offset+HeaderLength, offset+HeaderLength+4
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 4, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -67,17 +66,23 @@ func (m *ClientLogin) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces ClientLogin
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *ClientLogin) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`ClientLogin`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`ClientLogin`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100650000 {
+		return wrongTemplate(`ClientLogin`, 101, buf[offset:])
 	}
-	if h.TemplateID != 101 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `ClientLogin`, WantTemplateID: 101, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 4; bl < lo {
+		return sbert.BelowMinimum(`ClientLogin`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`ClientLogin`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -165,12 +170,11 @@ func (m *ClientLogout) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+4 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 4)
-	binary.LittleEndian.PutUint16(h[2:4], 102)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100660004)
+	start, end := offset+HeaderLength, offset+HeaderLength+4
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 4, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -195,17 +199,23 @@ func (m *ClientLogout) WrapForDecode(buf []byte, offset int, actingBlockLength, 
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces ClientLogout
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *ClientLogout) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`ClientLogout`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`ClientLogout`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100660000 {
+		return wrongTemplate(`ClientLogout`, 102, buf[offset:])
 	}
-	if h.TemplateID != 102 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `ClientLogout`, WantTemplateID: 102, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 4; bl < lo {
+		return sbert.BelowMinimum(`ClientLogout`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`ClientLogout`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -293,12 +303,11 @@ func (m *StartDataMsg) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+27 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 27)
-	binary.LittleEndian.PutUint16(h[2:4], 201)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100c9001b)
+	start, end := offset+HeaderLength, offset+HeaderLength+27
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 27, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -323,17 +332,23 @@ func (m *StartDataMsg) WrapForDecode(buf []byte, offset int, actingBlockLength, 
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces StartDataMsg
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *StartDataMsg) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`StartDataMsg`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`StartDataMsg`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100c90000 {
+		return wrongTemplate(`StartDataMsg`, 201, buf[offset:])
 	}
-	if h.TemplateID != 201 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `StartDataMsg`, WantTemplateID: 201, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 27; bl < lo {
+		return sbert.BelowMinimum(`StartDataMsg`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`StartDataMsg`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -376,6 +391,9 @@ func (m *StartDataMsg) SetExchangeID(v ExchangeID) { m.block[4] = uint8(v) }
 func (m *StartDataMsg) SymbolID() []byte {
 	return m.block[5:25:25]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *StartDataMsg) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[5:25]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *StartDataMsg) SetSymbolID(v []byte) error {
@@ -486,12 +504,11 @@ func (m *StopDataMsg) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+26 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 26)
-	binary.LittleEndian.PutUint16(h[2:4], 202)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100ca001a)
+	start, end := offset+HeaderLength, offset+HeaderLength+26
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 26, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -516,17 +533,23 @@ func (m *StopDataMsg) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces StopDataMsg
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *StopDataMsg) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`StopDataMsg`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`StopDataMsg`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100ca0000 {
+		return wrongTemplate(`StopDataMsg`, 202, buf[offset:])
 	}
-	if h.TemplateID != 202 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `StopDataMsg`, WantTemplateID: 202, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 26; bl < lo {
+		return sbert.BelowMinimum(`StopDataMsg`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`StopDataMsg`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -569,6 +592,9 @@ func (m *StopDataMsg) SetExchangeID(v ExchangeID) { m.block[4] = uint8(v) }
 func (m *StopDataMsg) SymbolID() []byte {
 	return m.block[5:25:25]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *StopDataMsg) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[5:25]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *StopDataMsg) SetSymbolID(v []byte) error {
@@ -667,12 +693,11 @@ func (m *StopAllDataMsg) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+5 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 5)
-	binary.LittleEndian.PutUint16(h[2:4], 203)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100cb0005)
+	start, end := offset+HeaderLength, offset+HeaderLength+5
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 5, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -697,17 +722,23 @@ func (m *StopAllDataMsg) WrapForDecode(buf []byte, offset int, actingBlockLength
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces StopAllDataMsg
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *StopAllDataMsg) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`StopAllDataMsg`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`StopAllDataMsg`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100cb0000 {
+		return wrongTemplate(`StopAllDataMsg`, 203, buf[offset:])
 	}
-	if h.TemplateID != 203 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `StopAllDataMsg`, WantTemplateID: 203, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 5; bl < lo {
+		return sbert.BelowMinimum(`StopAllDataMsg`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`StopAllDataMsg`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -808,12 +839,11 @@ func (m *DataBar) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+75 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 75)
-	binary.LittleEndian.PutUint16(h[2:4], 204)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100cc004b)
+	start, end := offset+HeaderLength, offset+HeaderLength+75
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 75, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -838,17 +868,23 @@ func (m *DataBar) WrapForDecode(buf []byte, offset int, actingBlockLength, actin
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces DataBar
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *DataBar) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`DataBar`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`DataBar`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100cc0000 {
+		return wrongTemplate(`DataBar`, 204, buf[offset:])
 	}
-	if h.TemplateID != 204 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `DataBar`, WantTemplateID: 204, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 75; bl < lo {
+		return sbert.BelowMinimum(`DataBar`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`DataBar`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -875,6 +911,9 @@ func (m *DataBar) SetMessageType(v MessageType) {
 func (m *DataBar) SymbolID() []byte {
 	return m.block[2:22:22]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *DataBar) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[2:22]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *DataBar) SetSymbolID(v []byte) error {
@@ -1008,12 +1047,11 @@ func (m *TradeBar) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+48 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 48)
-	binary.LittleEndian.PutUint16(h[2:4], 205)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100cd0030)
+	start, end := offset+HeaderLength, offset+HeaderLength+48
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 48, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1038,17 +1076,23 @@ func (m *TradeBar) WrapForDecode(buf []byte, offset int, actingBlockLength, acti
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces TradeBar
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *TradeBar) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`TradeBar`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`TradeBar`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000100cd0000 {
+		return wrongTemplate(`TradeBar`, 205, buf[offset:])
 	}
-	if h.TemplateID != 205 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `TradeBar`, WantTemplateID: 205, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 48; bl < lo {
+		return sbert.BelowMinimum(`TradeBar`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`TradeBar`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -1075,6 +1119,9 @@ func (m *TradeBar) SetMessageType(v MessageType) {
 func (m *TradeBar) SymbolID() []byte {
 	return m.block[2:22:22]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *TradeBar) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[2:22]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *TradeBar) SetSymbolID(v []byte) error {
@@ -1181,12 +1228,11 @@ func (m *ClientError) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+5 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 5)
-	binary.LittleEndian.PutUint16(h[2:4], 801)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000103210005)
+	start, end := offset+HeaderLength, offset+HeaderLength+5
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 5, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1211,17 +1257,23 @@ func (m *ClientError) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces ClientError
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *ClientError) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`ClientError`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`ClientError`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000103210000 {
+		return wrongTemplate(`ClientError`, 801, buf[offset:])
 	}
-	if h.TemplateID != 801 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `ClientError`, WantTemplateID: 801, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 5; bl < lo {
+		return sbert.BelowMinimum(`ClientError`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`ClientError`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -1321,12 +1373,11 @@ func (m *DataError) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+5 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 5)
-	binary.LittleEndian.PutUint16(h[2:4], 802)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000103220005)
+	start, end := offset+HeaderLength, offset+HeaderLength+5
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 5, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1351,17 +1402,23 @@ func (m *DataError) WrapForDecode(buf []byte, offset int, actingBlockLength, act
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces DataError
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *DataError) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`DataError`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`DataError`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000103220000 {
+		return wrongTemplate(`DataError`, 802, buf[offset:])
 	}
-	if h.TemplateID != 802 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `DataError`, WantTemplateID: 802, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 5; bl < lo {
+		return sbert.BelowMinimum(`DataError`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`DataError`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -1462,12 +1519,11 @@ func (m *Trade) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+73 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 73)
-	binary.LittleEndian.PutUint16(h[2:4], 301)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001012d0049)
+	start, end := offset+HeaderLength, offset+HeaderLength+73
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 73, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1492,17 +1548,23 @@ func (m *Trade) WrapForDecode(buf []byte, offset int, actingBlockLength, actingV
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces Trade
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *Trade) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`Trade`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`Trade`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x00000001012d0000 {
+		return wrongTemplate(`Trade`, 301, buf[offset:])
 	}
-	if h.TemplateID != 301 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `Trade`, WantTemplateID: 301, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 73; bl < lo {
+		return sbert.BelowMinimum(`Trade`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`Trade`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -1543,6 +1605,9 @@ func (m *Trade) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *Trade) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *Trade) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *Trade) SetSymbolID(v []byte) error {
@@ -1694,12 +1759,11 @@ func (m *AggTrade) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+88 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 88)
-	binary.LittleEndian.PutUint16(h[2:4], 302)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001012e0058)
+	start, end := offset+HeaderLength, offset+HeaderLength+88
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 88, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1724,17 +1788,23 @@ func (m *AggTrade) WrapForDecode(buf []byte, offset int, actingBlockLength, acti
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces AggTrade
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *AggTrade) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`AggTrade`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`AggTrade`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x00000001012e0000 {
+		return wrongTemplate(`AggTrade`, 302, buf[offset:])
 	}
-	if h.TemplateID != 302 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `AggTrade`, WantTemplateID: 302, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 88; bl < lo {
+		return sbert.BelowMinimum(`AggTrade`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`AggTrade`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -1775,6 +1845,9 @@ func (m *AggTrade) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *AggTrade) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *AggTrade) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *AggTrade) SetSymbolID(v []byte) error {
@@ -1938,12 +2011,11 @@ func (m *Kline) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+151 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 151)
-	binary.LittleEndian.PutUint16(h[2:4], 303)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001012f0097)
+	start, end := offset+HeaderLength, offset+HeaderLength+151
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 151, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -1968,17 +2040,23 @@ func (m *Kline) WrapForDecode(buf []byte, offset int, actingBlockLength, actingV
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces Kline
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *Kline) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`Kline`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`Kline`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x00000001012f0000 {
+		return wrongTemplate(`Kline`, 303, buf[offset:])
 	}
-	if h.TemplateID != 303 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `Kline`, WantTemplateID: 303, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 151; bl < lo {
+		return sbert.BelowMinimum(`Kline`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`Kline`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -2019,6 +2097,9 @@ func (m *Kline) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *Kline) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *Kline) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *Kline) SetSymbolID(v []byte) error {
@@ -2260,12 +2341,11 @@ func (m *BookTicker) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+89 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 89)
-	binary.LittleEndian.PutUint16(h[2:4], 304)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101300059)
+	start, end := offset+HeaderLength, offset+HeaderLength+89
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 89, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -2290,17 +2370,23 @@ func (m *BookTicker) WrapForDecode(buf []byte, offset int, actingBlockLength, ac
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces BookTicker
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *BookTicker) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`BookTicker`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`BookTicker`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101300000 {
+		return wrongTemplate(`BookTicker`, 304, buf[offset:])
 	}
-	if h.TemplateID != 304 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `BookTicker`, WantTemplateID: 304, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 89; bl < lo {
+		return sbert.BelowMinimum(`BookTicker`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`BookTicker`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -2341,6 +2427,9 @@ func (m *BookTicker) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *BookTicker) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *BookTicker) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *BookTicker) SetSymbolID(v []byte) error {
@@ -2494,12 +2583,13 @@ func (m *DepthUpdate) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+69 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 69)
-	binary.LittleEndian.PutUint16(h[2:4], 305)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101310045)
+	start, end := offset+HeaderLength, offset+HeaderLength+69
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 69, SchemaVersion
+	m.bidsOff = -1
+	m.asksOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -2535,17 +2625,14 @@ func (m *DepthUpdate) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces DepthUpdate
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *DepthUpdate) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`DepthUpdate`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`DepthUpdate`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101310000 {
+		return wrongTemplate(`DepthUpdate`, 305, buf[offset:])
 	}
-	if h.TemplateID != 305 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `DepthUpdate`, WantTemplateID: 305, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -2588,6 +2675,9 @@ func (m *DepthUpdate) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *DepthUpdate) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *DepthUpdate) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *DepthUpdate) SetSymbolID(v []byte) error {
@@ -2680,7 +2770,7 @@ func (m *DepthUpdate) BidsCount(n int) (DepthUpdateBids, error) {
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
 	*lim = p + 4
-	it := DepthUpdateBids{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthUpdateBids{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -2715,7 +2805,7 @@ func (m *DepthUpdate) AsksCount(n int) (DepthUpdateAsks, error) {
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
 	*lim = p + 4
-	it := DepthUpdateAsks{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthUpdateAsks{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -2819,25 +2909,16 @@ func (g *DepthUpdateBids) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthUpdateBids) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 18 {
-			return false
-		}
-		g.block = g.buf[p : p+18 : p+18]
-		*g.limit = p + 18
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -2923,25 +3004,16 @@ func (g *DepthUpdateAsks) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthUpdateAsks) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 18 {
-			return false
-		}
-		g.block = g.buf[p : p+18 : p+18]
-		*g.limit = p + 18
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -3021,12 +3093,13 @@ func (m *DepthSnapshot) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+54 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 54)
-	binary.LittleEndian.PutUint16(h[2:4], 306)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101320036)
+	start, end := offset+HeaderLength, offset+HeaderLength+54
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 54, SchemaVersion
+	m.bidsOff = -1
+	m.asksOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -3062,17 +3135,14 @@ func (m *DepthSnapshot) WrapForDecode(buf []byte, offset int, actingBlockLength,
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces DepthSnapshot
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *DepthSnapshot) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`DepthSnapshot`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`DepthSnapshot`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101320000 {
+		return wrongTemplate(`DepthSnapshot`, 306, buf[offset:])
 	}
-	if h.TemplateID != 306 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `DepthSnapshot`, WantTemplateID: 306, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -3115,6 +3185,9 @@ func (m *DepthSnapshot) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *DepthSnapshot) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *DepthSnapshot) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *DepthSnapshot) SetSymbolID(v []byte) error {
@@ -3195,7 +3268,7 @@ func (m *DepthSnapshot) BidsCount(n int) (DepthSnapshotBids, error) {
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
 	*lim = p + 4
-	it := DepthSnapshotBids{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthSnapshotBids{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -3230,7 +3303,7 @@ func (m *DepthSnapshot) AsksCount(n int) (DepthSnapshotAsks, error) {
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
 	*lim = p + 4
-	it := DepthSnapshotAsks{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, actingVersion: m.actingVersion}
+	it := DepthSnapshotAsks{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -3330,25 +3403,16 @@ func (g *DepthSnapshotBids) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotBids) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 18 {
-			return false
-		}
-		g.block = g.buf[p : p+18 : p+18]
-		*g.limit = p + 18
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -3434,25 +3498,16 @@ func (g *DepthSnapshotAsks) Index() int { return g.index }
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotAsks) Next() bool {
-	if g.index+1 >= g.count {
+	p, bl := g.next, g.blockLength
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
 		return false
 	}
-	if g.limit != nil {
-		p := *g.limit
-		if p < 0 || len(g.buf)-p < 18 {
-			return false
-		}
-		g.block = g.buf[p : p+18 : p+18]
-		*g.limit = p + 18
-	} else {
-		p := g.next
-		if p < 0 || len(g.buf)-p < g.blockLength {
-			return false
-		}
-		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
-		g.next = p + g.blockLength
-	}
+	g.block = g.buf[p : p+bl : p+bl]
+	g.next = p + bl
 	g.index++
+	if g.limit != nil {
+		*g.limit = g.next
+	}
 	return true
 }
 
@@ -3528,12 +3583,11 @@ func (m *Ticker) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+204 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 204)
-	binary.LittleEndian.PutUint16(h[2:4], 307)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001013300cc)
+	start, end := offset+HeaderLength, offset+HeaderLength+204
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 204, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -3558,17 +3612,23 @@ func (m *Ticker) WrapForDecode(buf []byte, offset int, actingBlockLength, acting
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces Ticker
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *Ticker) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`Ticker`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`Ticker`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101330000 {
+		return wrongTemplate(`Ticker`, 307, buf[offset:])
 	}
-	if h.TemplateID != 307 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `Ticker`, WantTemplateID: 307, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 204; bl < lo {
+		return sbert.BelowMinimum(`Ticker`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`Ticker`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -3609,6 +3669,9 @@ func (m *Ticker) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *Ticker) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *Ticker) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *Ticker) SetSymbolID(v []byte) error {
@@ -3892,12 +3955,11 @@ func (m *MarkPrice) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+81 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 81)
-	binary.LittleEndian.PutUint16(h[2:4], 308)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101340051)
+	start, end := offset+HeaderLength, offset+HeaderLength+81
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 81, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -3922,17 +3984,23 @@ func (m *MarkPrice) WrapForDecode(buf []byte, offset int, actingBlockLength, act
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces MarkPrice
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *MarkPrice) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`MarkPrice`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`MarkPrice`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101340000 {
+		return wrongTemplate(`MarkPrice`, 308, buf[offset:])
 	}
-	if h.TemplateID != 308 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `MarkPrice`, WantTemplateID: 308, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 81; bl < lo {
+		return sbert.BelowMinimum(`MarkPrice`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`MarkPrice`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -3973,6 +4041,9 @@ func (m *MarkPrice) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *MarkPrice) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *MarkPrice) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *MarkPrice) SetSymbolID(v []byte) error {
@@ -4110,12 +4181,11 @@ func (m *Liquidation) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+94 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 94)
-	binary.LittleEndian.PutUint16(h[2:4], 309)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000100010135005e)
+	start, end := offset+HeaderLength, offset+HeaderLength+94
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 94, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -4140,17 +4210,23 @@ func (m *Liquidation) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces Liquidation
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *Liquidation) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`Liquidation`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`Liquidation`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101350000 {
+		return wrongTemplate(`Liquidation`, 309, buf[offset:])
 	}
-	if h.TemplateID != 309 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `Liquidation`, WantTemplateID: 309, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 94; bl < lo {
+		return sbert.BelowMinimum(`Liquidation`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`Liquidation`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -4193,6 +4269,9 @@ func (m *Liquidation) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *Liquidation) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *Liquidation) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *Liquidation) SetSymbolID(v []byte) error {
@@ -4385,12 +4464,11 @@ func (m *IndexPrice) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+46 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 46)
-	binary.LittleEndian.PutUint16(h[2:4], 310)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000100010136002e)
+	start, end := offset+HeaderLength, offset+HeaderLength+46
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 46, SchemaVersion
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -4415,17 +4493,23 @@ func (m *IndexPrice) WrapForDecode(buf []byte, offset int, actingBlockLength, ac
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces IndexPrice
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *IndexPrice) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`IndexPrice`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`IndexPrice`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101360000 {
+		return wrongTemplate(`IndexPrice`, 310, buf[offset:])
 	}
-	if h.TemplateID != 310 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `IndexPrice`, WantTemplateID: 310, WantSchemaID: SchemaID, Header: h}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 46; bl < lo {
+		return sbert.BelowMinimum(`IndexPrice`, "", "blockLength", int64(bl), int64(lo))
 	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	if len(buf)-start < bl {
+		return sbert.Truncated(`IndexPrice`, "", start+bl, len(buf))
+	}
+	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -4466,6 +4550,9 @@ func (m *IndexPrice) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *IndexPrice) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *IndexPrice) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *IndexPrice) SetSymbolID(v []byte) error {
@@ -4564,12 +4651,12 @@ func (m *Status) WrapAndApplyHeader(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+55 {
 		return sbert.ErrShortBuffer
 	}
-	h := buf[offset : offset+HeaderLength]
-	binary.LittleEndian.PutUint16(h[0:2], 55)
-	binary.LittleEndian.PutUint16(h[2:4], 320)
-	binary.LittleEndian.PutUint16(h[4:6], uint16(SchemaID))
-	binary.LittleEndian.PutUint16(h[6:8], uint16(SchemaVersion))
-	return m.WrapForEncode(buf, offset+HeaderLength)
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101400037)
+	start, end := offset+HeaderLength, offset+HeaderLength+55
+	m.buf, m.block = buf, buf[start:end:end]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 55, SchemaVersion
+	m.detailOff = -1
+	return nil
 }
 
 // WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
@@ -4609,17 +4696,14 @@ func (m *Status) WrapForDecode(buf []byte, offset int, actingBlockLength, acting
 // WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces Status
 // of this schema, and wraps the message for decoding as WrapForDecode does.
 func (m *Status) WrapForDecodeHeader(buf []byte, offset int) error {
-	if offset < 0 || offset > len(buf) {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
 		return sbert.Truncated(`Status`, "header", offset+HeaderLength, len(buf))
 	}
-	h, err := ReadHeader(buf[offset:])
-	if err != nil {
-		return sbert.Truncated(`Status`, "header", offset+HeaderLength, len(buf))
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101400000 {
+		return wrongTemplate(`Status`, 320, buf[offset:])
 	}
-	if h.TemplateID != 320 || h.SchemaID != SchemaID {
-		return &sbert.WrongTemplateError{Want: `Status`, WantTemplateID: 320, WantSchemaID: SchemaID, Header: h}
-	}
-	return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
 }
 
 // EncodedLength is the length of the message without header: the root block,
@@ -4660,6 +4744,9 @@ func (m *Status) SetExchangeID(v ExchangeID) { m.block[16] = uint8(v) }
 func (m *Status) SymbolID() []byte {
 	return m.block[17:37:37]
 }
+
+// SymbolIDArray returns symbolID as a pointer to its 20 bytes in the buffer, for fixed-size copies in and out.
+func (m *Status) SymbolIDArray() *[20]byte { return (*[20]byte)(m.block[17:37]) }
 
 // SetSymbolID stores v in symbolID, NUL-padded; it fails when v is longer than 20 bytes.
 func (m *Status) SetSymbolID(v []byte) error {

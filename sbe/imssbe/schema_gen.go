@@ -50,6 +50,15 @@ func WriteHeader(buf []byte, offset int, h sbert.Header) error {
 	return nil
 }
 
+// wrongTemplate is the error of a typed decoder handed another message.
+func wrongTemplate(want string, templateID uint16, buf []byte) error {
+	h, err := ReadHeader(buf)
+	if err != nil {
+		return err
+	}
+	return &sbert.WrongTemplateError{Want: want, WantTemplateID: templateID, WantSchemaID: SchemaID, Header: h}
+}
+
 // TemplateName returns the name of the message with templateID, or "".
 func TemplateName(templateID uint16) string {
 	switch templateID {

@@ -222,7 +222,7 @@ func (g *gen) finish(doc bool) ([]byte, error) {
 // generate produces the package's files, keyed by file name.
 func generate(s *schema) (map[string][]byte, error) {
 	pkgNames := names{}
-	for _, n := range []string{"SchemaID", "SchemaVersion", "SemanticVersion", "SchemaName", "HeaderLength", "ReadHeader", "WriteHeader", "TemplateName", "Codec"} {
+	for _, n := range []string{"SchemaID", "SchemaVersion", "SemanticVersion", "SchemaName", "HeaderLength", "ReadHeader", "WriteHeader", "TemplateName", "Codec", "wrongTemplate"} {
 		pkgNames[n] = "the schema API"
 	}
 	files := map[string][]byte{}
@@ -270,6 +270,54 @@ func generate(s *schema) (map[string][]byte, error) {
 	return files, nil
 }
 
+// stdHeader reports whether the header is the standard 8-byte one (four
+// uint16: blockLength, templateId, schemaId, version), and if so returns the
+// 64-bit value of b's header.
+func (g *gen) stdHeader(b *block) (uint64, bool) {
+	s := g.s
+	ms := []*member{s.hdrBL, s.hdrTID, s.hdrSID, s.hdrVer}
+	if s.header.size != 8 {
+		return 0, false
+	}
+	for i, m := range ms {
+		if m.offset != 2*i || m.t.prim.size != 2 {
+			return 0, false
+		}
+	}
+	vals := []uint64{uint64(b.blockLength), uint64(b.id), uint64(s.id), uint64(s.version)}
+	var v uint64
+	for i, x := range vals {
+		v |= x << g.hdrShift(i)
+	}
+	return v, true
+}
+
+// hdrShift is where header field i (of the standard header) sits in its
+// 64-bit value.
+func (g *gen) hdrShift(i int) uint {
+	if g.s.bigEndian {
+		return uint(48 - 16*i)
+	}
+	return uint(16 * i)
+}
+
+// idMask returns the mask of the templateId and schemaId bits of the
+// standard header, and their expected value for b.
+func (g *gen) idMask(b *block) (mask, want uint64) {
+	mask = 0xffff<<g.hdrShift(1) | 0xffff<<g.hdrShift(2)
+	want = uint64(b.id)<<g.hdrShift(1) | uint64(g.s.id)<<g.hdrShift(2)
+	return mask, want
+}
+
+// hdrField is the expression of a standard-header field in its 64-bit value h.
+func (g *gen) hdrField(m *member, h string) string {
+	sh := g.hdrShift(m.offset / 2)
+	if sh == 0 {
+		return "uint16(" + h + ")"
+	}
+	return fmt.Sprintf("uint16(%s >> %d)", h, sh)
+}
+
 // schemaFile writes the schema constants, the header reader and writer, the
 // template table and the Codec.
 func (g *gen) schemaFile() {
@@ -307,6 +355,13 @@ func (g *gen) schemaFile() {
 	g.p("%s", put(s.hdrSID, "h.SchemaID"))
 	g.p("%s", put(s.hdrVer, "h.Version"))
 	g.p("return nil")
+	g.p("}")
+	g.p("")
+	g.p("// wrongTemplate is the error of a typed decoder handed another message.")
+	g.p("func wrongTemplate(want string, templateID uint16, buf []byte) error {")
+	g.p("h, err := ReadHeader(buf)")
+	g.p("if err != nil { return err }")
+	g.p("return &sbert.WrongTemplateError{Want: want, WantTemplateID: templateID, WantSchemaID: SchemaID, Header: h}")
 	g.p("}")
 	g.p("")
 	g.p("// TemplateName returns the name of the message with templateID, or \"\".")

@@ -135,12 +135,25 @@ func (g *gen) message(b *block, ns names) error {
 	g.p("// WrapAndApplyHeader writes the %s message header at buf[offset:] and wraps the root block after it for encoding.", b.name)
 	g.p("func (m *%s) WrapAndApplyHeader(buf []byte, offset int) error {", b.goName)
 	g.p("if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+%d { return sbert.ErrShortBuffer }", b.blockLength)
-	g.p("h := buf[offset : offset+HeaderLength]")
-	g.p("%s", hm(g.s.hdrBL, strconv.Itoa(b.blockLength)))
-	g.p("%s", hm(g.s.hdrTID, strconv.Itoa(b.id)))
-	g.p("%s", hm(g.s.hdrSID, "uint16(SchemaID)"))
-	g.p("%s", hm(g.s.hdrVer, "uint16(SchemaVersion)"))
-	g.p("return m.WrapForEncode(buf, offset+HeaderLength)")
+	if hv, ok := g.stdHeader(b); ok {
+		// The standard header is one 64-bit constant per message.
+		g.p("%s.PutUint64(buf[offset:offset+8], %#016x)", g.bo(), hv)
+		g.p("start, end := offset+HeaderLength, offset+HeaderLength+%d", b.blockLength)
+		g.p("m.buf, m.block = buf, buf[start:end:end]")
+		g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, %d, SchemaVersion", b.blockLength)
+		g.resetOffs(b, "m")
+		for _, gp := range gaps(b) {
+			g.p("clear(m.block[%d:%d])", gp[0], gp[1])
+		}
+		g.p("return nil")
+	} else {
+		g.p("h := buf[offset : offset+HeaderLength]")
+		g.p("%s", hm(g.s.hdrBL, strconv.Itoa(b.blockLength)))
+		g.p("%s", hm(g.s.hdrTID, strconv.Itoa(b.id)))
+		g.p("%s", hm(g.s.hdrSID, g.s.hdrSID.t.prim.goType+"(SchemaID)"))
+		g.p("%s", hm(g.s.hdrVer, g.s.hdrVer.t.prim.goType+"(SchemaVersion)"))
+		g.p("return m.WrapForEncode(buf, offset+HeaderLength)")
+	}
 	g.p("}")
 	g.p("")
 	g.p("// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,")
@@ -163,11 +176,28 @@ func (g *gen) message(b *block, ns names) error {
 	g.p("// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces %s", b.name)
 	g.p("// of this schema, and wraps the message for decoding as WrapForDecode does.")
 	g.p("func (m *%s) WrapForDecodeHeader(buf []byte, offset int) error {", b.goName)
-	g.p("if offset < 0 || offset > len(buf) { return sbert.Truncated(%s, \"header\", offset+HeaderLength, len(buf)) }", name)
-	g.p("h, err := ReadHeader(buf[offset:])")
-	g.p("if err != nil { return sbert.Truncated(%s, \"header\", offset+HeaderLength, len(buf)) }", name)
-	g.p("if h.TemplateID != %d || h.SchemaID != SchemaID { return &sbert.WrongTemplateError{Want: %s, WantTemplateID: %d, WantSchemaID: SchemaID, Header: h} }", b.id, name, b.id)
-	g.p("return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)")
+	g.p("if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength { return sbert.Truncated(%s, \"header\", offset+HeaderLength, len(buf)) }", name)
+	if _, ok := g.stdHeader(b); ok {
+		// One 64-bit load; template and schema checked together.
+		mask, want := g.idMask(b)
+		g.p("h := %s.Uint64(buf[offset : offset+8])", g.bo())
+		g.p("if h&%#016x != %#016x { return wrongTemplate(%s, %d, buf[offset:]) }", mask, want, name, b.id)
+		bl, ver := g.hdrField(g.s.hdrBL, "h"), g.hdrField(g.s.hdrVer, "h")
+		if len(b.groups) == 0 && len(b.datas) == 0 {
+			g.p("bl, start := int(%s), offset+HeaderLength", bl)
+			g.p("if lo := %s; bl < lo { return sbert.BelowMinimum(%s, \"\", \"blockLength\", int64(bl), int64(lo)) }", minExpr(b, ver), name)
+			g.p("if len(buf)-start < bl { return sbert.Truncated(%s, \"\", start+bl, len(buf)) }", name)
+			g.p("m.buf, m.block = buf, buf[start:start+bl:start+bl]")
+			g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, %s", ver)
+			g.p("return nil")
+		} else {
+			g.p("return m.WrapForDecode(buf, offset+HeaderLength, %s, %s)", bl, ver)
+		}
+	} else {
+		g.p("h, _ := ReadHeader(buf[offset:])")
+		g.p("if h.TemplateID != %d || h.SchemaID != SchemaID { return wrongTemplate(%s, %d, buf[offset:]) }", b.id, name, b.id)
+		g.p("return m.WrapForDecode(buf, offset+HeaderLength, h.BlockLength, h.Version)")
+	}
 	g.p("}")
 	g.p("")
 	g.p("// EncodedLength is the length of the message without header: the root block,")
@@ -263,7 +293,7 @@ func (g *gen) groupAccessors(sc scope, b, c *block, ms names) error {
 	g.p("%s", g.put(c.dimN.t.prim, buf, plus("p", c.dimN.offset), c.dimN.t.prim.goType+"(n)"))
 	g.p("%s = p", off)
 	g.p("*lim = p + %d", dim)
-	g.p("it := %s{buf: %s, limit: lim, blockLength: %d, count: n, index: -1, actingVersion: %s}", c.goName, buf, c.blockLength, sc.ver)
+	g.p("it := %s{buf: %s, limit: lim, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
 	g.resetOffs(c, "it")
 	g.p("return it, nil")
 	g.p("}")
@@ -429,33 +459,50 @@ func (g *gen) group(b *block, ns names) error {
 	g.p("// Next moves to the next entry. It returns false after the last one, and, when")
 	g.p("// encoding, when the buffer cannot hold another entry.")
 	g.p("func (g *%s) Next() bool {", b.goName)
-	g.p("if g.index+1 >= g.count { return false }")
-	g.p("if g.limit != nil {")
-	g.p("p := *g.limit")
-	g.p("if p < 0 || len(g.buf)-p < %d { return false }", b.blockLength)
-	g.p("g.block = g.buf[p : p+%d : p+%d]", b.blockLength, b.blockLength)
-	for _, gp := range gaps(b) {
-		g.p("clear(g.block[%d:%d])", gp[0], gp[1])
-	}
-	g.p("*g.limit = p + %d", b.blockLength)
-	g.resetOffs(b, "g")
-	g.p("} else {")
-	g.p("p := g.next")
-	if b.variable() {
+	if !b.variable() {
+		// Reading and writing share one path: entries are fixed-size, and
+		// <Group>Count checked the room for all of them.
+		g.p("p, bl := g.next, g.blockLength")
+		g.p("if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl { return false }")
+		g.p("g.block = g.buf[p : p+bl : p+bl]")
+		g.p("g.next = p + bl")
+		g.p("g.index++")
+		if gs := gaps(b); len(gs) > 0 {
+			g.p("if g.limit != nil {")
+			for _, gp := range gs {
+				g.p("clear(g.block[%d:%d])", gp[0], gp[1])
+			}
+			g.p("*g.limit = g.next")
+			g.p("}")
+		} else {
+			g.p("if g.limit != nil { *g.limit = g.next }")
+		}
+		g.p("return true")
+		g.p("}")
+		g.p("")
+	} else {
+		g.p("if g.index+1 >= g.count { return false }")
+		g.p("if g.limit != nil {")
+		g.p("p := *g.limit")
+		g.p("if p < 0 || len(g.buf)-p < %d { return false }", b.blockLength)
+		g.p("g.block = g.buf[p : p+%d : p+%d]", b.blockLength, b.blockLength)
+		for _, gp := range gaps(b) {
+			g.p("clear(g.block[%d:%d])", gp[0], gp[1])
+		}
+		g.p("*g.limit = p + %d", b.blockLength)
+		g.resetOffs(b, "g")
+		g.p("} else {")
+		g.p("p := g.next")
 		g.p("end, err := walk%sEntry(g.buf, p, g.blockLength, g.actingVersion, g)", b.goName)
 		g.p("if err != nil { return false }")
 		g.p("g.block = g.buf[p : p+g.blockLength : p+g.blockLength]")
 		g.p("g.next = end")
-	} else {
-		g.p("if p < 0 || len(g.buf)-p < g.blockLength { return false }")
-		g.p("g.block = g.buf[p : p+g.blockLength : p+g.blockLength]")
-		g.p("g.next = p + g.blockLength")
+		g.p("}")
+		g.p("g.index++")
+		g.p("return true")
+		g.p("}")
+		g.p("")
 	}
-	g.p("}")
-	g.p("g.index++")
-	g.p("return true")
-	g.p("}")
-	g.p("")
 	exp := map[*block]string{b.msg: "m", b: "g"}
 	for p, d := b.parent, depth(b)-1; p != nil && p.isGroup; p, d = p.parent, d-1 {
 		exp[p] = "p" + strconv.Itoa(d)

@@ -390,6 +390,14 @@ func (g *gen) accessors(sc scope, f *field, ms names) error {
 		g.p("return %s[%d:%d:%d]", sc.b, off, off+n, off+n)
 		g.p("}")
 		g.p("")
+		if !guard {
+			if err := add(f.goName + "Array"); err != nil {
+				return err
+			}
+			g.p("// %sArray returns %s as a pointer to its %d bytes in the buffer, for fixed-size copies in and out.", f.goName, f.name, n)
+			g.p("func %s %sArray() *[%d]byte { return (*[%d]byte)(%s[%d:%d]) }", sc.decl, f.goName, n, n, sc.b, off, off+n)
+			g.p("")
+		}
 		for _, suffix := range []string{"", "String"} {
 			if err := add("Set" + f.goName + suffix); err != nil {
 				return err

@@ -1,0 +1,180 @@
+package imssbe_test
+
+import (
+	"testing"
+
+	"github.com/ims-dev/ims/sbe/imssbe"
+	"github.com/ims-dev/ims/sbe/sbert"
+)
+
+var sink int64
+
+func BenchmarkTradeBarEncode(b *testing.B) {
+	buf := make([]byte, 64)
+	sym := []byte("BTCUSDT")
+	b.ReportAllocs()
+	b.SetBytes(56)
+	for i := 0; b.Loop(); i++ {
+		var m imssbe.TradeBar
+		if err := m.WrapAndApplyHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		m.SetMessageType(imssbe.MessageTypeTradeBar)
+		_ = m.SetSymbolID(sym)
+		m.SetDateTime(1700000000000000 + int64(i))
+		m.Price().Set(3700050, 2)
+		m.Volume().Set(125, 4)
+	}
+}
+
+func BenchmarkTradeBarDecode(b *testing.B) {
+	msg := unhex(b, tradeBarBTC)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		var m imssbe.TradeBar
+		if err := m.WrapForDecodeHeader(msg, 0); err != nil {
+			b.Fatal(err)
+		}
+		sink += m.DateTime() + m.Price().Num() + int64(m.Price().Scale()) + m.Volume().Num() +
+			int64(m.Volume().Scale()) + int64(m.SymbolID()[0]) + int64(m.MessageType())
+	}
+}
+
+func BenchmarkTradeEncode(b *testing.B) {
+	buf := make([]byte, 96)
+	var sym [20]byte
+	copy(sym[:], "BTCUSDT")
+	b.ReportAllocs()
+	b.SetBytes(8 + imssbe.TradeBlockLength)
+	for i := 0; b.Loop(); i++ {
+		var m imssbe.Trade
+		if err := m.WrapAndApplyHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		m.SetEventTime(1700000000000000 + int64(i))
+		m.SetReceiveTime(1700000000000000000 + int64(i))
+		m.SetExchangeID(imssbe.ExchangeIDBinanceSpot)
+		*m.SymbolIDArray() = sym
+		m.SetTradeID(int64(i))
+		m.Price().Set(3700050000000, 8)
+		m.Quantity().Set(1250000, 8)
+		m.SetTradeTime(1700000000000000 + int64(i))
+		m.SetBuyerIsMaker(imssbe.BooleanTypeTrue)
+		m.SetTradeType(imssbe.TradeTypeMarket)
+	}
+}
+
+func BenchmarkTradeDecode(b *testing.B) {
+	buf := make([]byte, 8+imssbe.TradeBlockLength)
+	var e imssbe.Trade
+	if err := e.WrapAndApplyHeader(buf, 0); err != nil {
+		b.Fatal(err)
+	}
+	e.Price().Set(3700050000000, 8)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		var m imssbe.Trade
+		if err := m.WrapForDecodeHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		sink += m.EventTime() + m.ReceiveTime() + int64(m.ExchangeID()) + int64(m.SymbolID()[0]) + m.TradeID() +
+			m.Price().Num() + int64(m.Price().Scale()) + m.Quantity().Num() + int64(m.Quantity().Scale()) +
+			m.TradeTime() + int64(m.BuyerIsMaker()) + int64(m.TradeType())
+	}
+}
+
+func depth20(b *testing.B) ([]byte, []level) {
+	lv := levels(20, 3000000)
+	buf := make([]byte, 8+69+8+18*40)
+	encodeDepth(b, buf, lv, lv)
+	return buf, lv
+}
+
+func BenchmarkDepthUpdate20Encode(b *testing.B) {
+	buf, lv := depth20(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for i := 0; b.Loop(); i++ {
+		var m imssbe.DepthUpdate
+		if err := m.WrapAndApplyHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		m.SetEventTime(int64(i))
+		m.SetReceiveTime(int64(i))
+		m.SetExchangeID(imssbe.ExchangeIDBinanceUsdMarginFuture)
+		_ = m.SetSymbolIDString("ETHUSDT")
+		m.SetTransactionTime(int64(i))
+		m.SetFirstUpdateID(int64(i))
+		m.SetLastUpdateID(int64(i) + 10)
+		m.SetPrevLastUpdateID(int64(i) - 1)
+		g, err := m.BidsCount(len(lv))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range lv {
+			g.Next()
+			g.Price().Set(lv[j].pm, lv[j].ps)
+			g.Quantity().Set(lv[j].qm, lv[j].qs)
+		}
+		a, err := m.AsksCount(len(lv))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range lv {
+			a.Next()
+			a.Price().Set(lv[j].pm, lv[j].ps)
+			a.Quantity().Set(lv[j].qm, lv[j].qs)
+		}
+	}
+}
+
+func BenchmarkDepthUpdate20Decode(b *testing.B) {
+	buf, _ := depth20(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		var m imssbe.DepthUpdate
+		if err := m.WrapForDecodeHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		sink += m.EventTime() + m.FirstUpdateID() + m.LastUpdateID() + m.PrevLastUpdateID()
+		g := m.Bids()
+		for g.Next() {
+			sink += g.Price().Num() + g.Quantity().Num()
+		}
+		a := m.Asks()
+		for a.Next() {
+			sink += a.Price().Num() + a.Quantity().Num()
+		}
+	}
+}
+
+func BenchmarkTradeBarAppendJSON(b *testing.B) {
+	msg := unhex(b, tradeBarBTC)
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		out, _, err := imssbe.Codec{}.Append(dst[:0], msg, sbert.FormatJSON)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink += int64(len(out))
+	}
+}
+
+func BenchmarkTradeBarAppendText(b *testing.B) {
+	msg := unhex(b, tradeBarBTC)
+	dst := make([]byte, 0, 512)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		out, _, err := imssbe.Codec{}.Append(dst[:0], msg, sbert.FormatText)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink += int64(len(out))
+	}
+}
