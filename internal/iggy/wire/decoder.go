@@ -109,7 +109,7 @@ func (d *decoder) utf8(b []byte) string {
 		return ""
 	}
 	if !utf8.Valid(b) {
-		d.fail(ErrInvalidFormat)
+		d.fail(ErrInvalidCommand) // Iggy: InvalidUtf8 maps to InvalidCommand
 		return ""
 	}
 	return string(b)

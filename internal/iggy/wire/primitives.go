@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
 )
@@ -101,32 +102,32 @@ func AppendIdentifier(dst []byte, id Identifier) ([]byte, error) {
 func (d *decoder) identifier() Identifier {
 	kind := IDKind(d.u8())
 	n := int(d.u8())
+	b := d.bytes(n)
 	if d.err != nil {
 		return Identifier{}
 	}
+	// Error codes follow Iggy 0.8's decoder: a validation failure (bad
+	// length) is InvalidFormat; bad UTF-8 or an unknown kind is
+	// InvalidCommand.
 	switch kind {
 	case IDNumeric:
 		if n != 4 {
-			d.fail(ErrInvalidIdentifier)
+			d.fail(ErrInvalidFormat)
 			return Identifier{}
 		}
-		return NumericID(d.u32())
+		return NumericID(binary.LittleEndian.Uint32(b))
 	case IDString:
 		if n == 0 {
-			d.fail(ErrInvalidIdentifier)
-			return Identifier{}
-		}
-		b := d.bytes(n)
-		if d.err != nil {
+			d.fail(ErrInvalidFormat)
 			return Identifier{}
 		}
 		if !utf8.Valid(b) {
-			d.fail(ErrInvalidIdentifier)
+			d.fail(ErrInvalidCommand)
 			return Identifier{}
 		}
 		return StringID(string(b))
 	}
-	d.fail(ErrInvalidIdentifier)
+	d.fail(ErrInvalidCommand)
 	return Identifier{}
 }
 
@@ -146,16 +147,20 @@ func validName(s string, bad *Error) error {
 	return nil
 }
 
-// name8 reads a Name (u8 length, 1..255 bytes of UTF-8); bad is returned for
-// an empty or non-UTF-8 name.
-func (d *decoder) name8(bad *Error) string {
+// name8 reads a Name (u8 length, 1..255 bytes of UTF-8). As in Iggy's
+// decoder an empty name is InvalidFormat and bad UTF-8 InvalidCommand.
+func (d *decoder) name8() string {
 	n := int(d.u8())
 	b := d.bytes(n)
 	if d.err != nil {
 		return ""
 	}
-	if n == 0 || !utf8.Valid(b) {
-		d.fail(bad)
+	if n == 0 {
+		d.fail(ErrInvalidFormat)
+		return ""
+	}
+	if !utf8.Valid(b) {
+		d.fail(ErrInvalidCommand)
 		return ""
 	}
 	return string(b)
@@ -193,7 +198,7 @@ func AppendConsumer(dst []byte, c Consumer) ([]byte, error) {
 func (d *decoder) consumer() Consumer {
 	k := ConsumerKind(d.u8())
 	if d.err == nil && k != ConsumerSingle && k != ConsumerGroup {
-		d.fail(ErrInvalidFormat)
+		d.fail(ErrInvalidCommand)
 	}
 	return Consumer{Kind: k, ID: d.identifier()}
 }
@@ -285,12 +290,12 @@ func (d *decoder) partitioning() Partitioning {
 		return Partitioning{Kind: k, PartitionID: d.u32()}
 	case PartitionByMessageKey:
 		if n == 0 {
-			d.fail(ErrInvalidKeyValueLength)
+			d.fail(ErrInvalidFormat)
 			return Partitioning{}
 		}
 		return Partitioning{Kind: k, Key: d.bytes(n)}
 	}
-	d.fail(ErrInvalidFormat)
+	d.fail(ErrInvalidCommand)
 	return Partitioning{}
 }
 
@@ -324,7 +329,7 @@ func (d *decoder) pollingStrategy() PollingStrategy {
 	k := PollingKind(d.u8())
 	v := d.u64()
 	if d.err == nil && (k < PollOffset || k > PollNext) {
-		d.fail(ErrInvalidFormat)
+		d.fail(ErrInvalidCommand)
 	}
 	return PollingStrategy{Kind: k, Value: v}
 }

@@ -96,7 +96,7 @@ func (r *CreateStream) AppendPayload(dst []byte) ([]byte, error) {
 }
 func (r *CreateStream) Decode(p []byte) error {
 	d := decoder{b: p}
-	r.Name = d.name8(ErrInvalidStreamName)
+	r.Name = d.name8()
 	return d.err
 }
 
@@ -117,7 +117,7 @@ func (r *UpdateStream) AppendPayload(dst []byte) ([]byte, error) {
 func (r *UpdateStream) Decode(p []byte) error {
 	d := decoder{b: p}
 	r.Stream = d.identifier()
-	r.Name = d.name8(ErrInvalidStreamName)
+	r.Name = d.name8()
 	return d.err
 }
 
@@ -251,7 +251,7 @@ func (r *CreateTopic) Decode(p []byte) error {
 	r.MessageExpiry = d.u64()
 	r.MaxTopicSize = d.u64()
 	r.ReplicationFactor = d.u8()
-	r.Name = d.name8(ErrInvalidTopicName)
+	r.Name = d.name8()
 	if d.err != nil {
 		return d.err
 	}
@@ -299,7 +299,7 @@ func (r *UpdateTopic) Decode(p []byte) error {
 	r.MessageExpiry = d.u64()
 	r.MaxTopicSize = d.u64()
 	r.ReplicationFactor = d.u8()
-	r.Name = d.name8(ErrInvalidTopicName)
+	r.Name = d.name8()
 	if d.err != nil {
 		return d.err
 	}
@@ -609,7 +609,7 @@ func (r *CreateConsumerGroup) AppendPayload(dst []byte) ([]byte, error) {
 func (r *CreateConsumerGroup) Decode(p []byte) error {
 	d := decoder{b: p}
 	r.read(&d)
-	r.Name = d.name8(ErrInvalidConsumerGroupName)
+	r.Name = d.name8()
 	return d.err
 }
 

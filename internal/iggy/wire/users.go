@@ -431,16 +431,11 @@ func (r *LoginUser) AppendPayload(dst []byte) ([]byte, error) {
 
 func (r *LoginUser) Decode(p []byte) error {
 	d := decoder{b: p}
-	r.Username = d.str8()
+	r.Username = d.name8()
 	r.Password = d.str8()
-	r.Version, r.Context = "", ""
-	// Older SDKs stop after the password; both strings are optional.
-	if d.err == nil && d.remaining() > 0 {
-		r.Version = d.str32()
-	}
-	if d.err == nil && d.remaining() > 0 {
-		r.Context = d.str32()
-	}
+	// Both lengths are always present (0 = absent), as Iggy 0.8 decodes.
+	r.Version = d.str32()
+	r.Context = d.str32()
 	if d.err != nil {
 		return d.err
 	}
@@ -459,7 +454,7 @@ func (r *LoginWithAccessToken) AppendPayload(dst []byte) ([]byte, error) {
 }
 func (r *LoginWithAccessToken) Decode(p []byte) error {
 	d := decoder{b: p}
-	r.Token = d.name8(ErrInvalidPersonalAccessToken)
+	r.Token = d.name8()
 	return d.err
 }
 
