@@ -16,8 +16,9 @@ import (
 // messages whose append has completed (and, under FsyncAlways, been fsynced).
 // All methods are safe for concurrent use.
 type Partition struct {
-	dir string
-	cfg Config
+	dir  string
+	cfg  Config
+	lock *DirLock // held from Open to Close
 
 	// wmu serialises writers: Append, roll, DeleteSegments, Purge, Close.
 	wmu       sync.Mutex
@@ -597,6 +598,9 @@ func (p *Partition) close(clean bool) error {
 		if err := saveMeta(p.dir, partitionMeta{createdAt: p.createdAt, clean: true}); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := p.lock.Close(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("closing partition %s: %w", p.dir, err)

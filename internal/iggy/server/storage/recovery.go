@@ -87,21 +87,23 @@ func Open(dir string, cfg Config) (*Partition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening partition %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	lock, err := LockDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("opening partition: %w", err)
 	}
-	p := &Partition{dir: dir, cfg: cfg}
-	if err := p.recover(); err != nil {
+	p := &Partition{dir: dir, cfg: cfg, lock: lock}
+	fail := func(err error) (*Partition, error) {
 		for _, s := range p.segs {
 			s.close()
 		}
+		lock.Close()
 		return nil, err
 	}
+	if err := p.recover(); err != nil {
+		return fail(err)
+	}
 	if err := p.offsets.load(filepath.Join(dir, offsetsDir), &p.cfg, &p.report); err != nil {
-		for _, s := range p.segs {
-			s.close()
-		}
-		return nil, fmt.Errorf("opening partition %s: %w", dir, err)
+		return fail(fmt.Errorf("opening partition %s: %w", dir, err))
 	}
 	if cfg.Fsync == FsyncInterval {
 		p.stop = make(chan struct{})

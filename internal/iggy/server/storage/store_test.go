@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -76,4 +78,39 @@ func TestStoreLayoutAndRemoval(t *testing.T) {
 	if _, err := OpenStore(root, Config{SegmentSize: 1}); err == nil {
 		t.Fatal("bad config accepted")
 	}
+}
+
+func TestPartitionIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpen(t, dir, Config{})
+	if _, err := Open(dir, Config{}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open of a partition: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p = mustOpen(t, dir, Config{}) // released by Close
+	crash(t, p)
+	p = mustOpen(t, dir, Config{}) // and by a crash close
+	p.Close()
+
+	l, err := LockDir(filepath.Join(dir, "root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockDir(filepath.Join(dir, "root"))
+	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second lock: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal("second unlock:", err)
+	}
+	l, err = LockDir(filepath.Join(dir, "root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
 }
