@@ -135,6 +135,11 @@ type Client struct {
 	userID   uint32
 	loggedIn bool
 
+	// live mirrors conn for Close, which must interrupt an exchange in
+	// progress without waiting for the connection lock.
+	liveMu sync.Mutex
+	live   net.Conn
+
 	lastUse   atomic.Int64 // unix nanoseconds of the last exchange
 	connects  atomic.Int64
 	closeOnce sync.Once
@@ -188,6 +193,11 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.cancel()
+		c.liveMu.Lock()
+		if c.live != nil {
+			_ = c.live.SetDeadline(time.Unix(1, 0))
+		}
+		c.liveMu.Unlock()
 	})
 	c.wg.Wait()
 	// Take the lock so no exchange is mid-way when the conn goes.
@@ -213,6 +223,19 @@ func (c *Client) UserID() (uint32, bool) {
 // reconnects).
 func (c *Client) Connects() int64 { return c.connects.Load() }
 
+func (c *Client) setLive(conn net.Conn) {
+	c.liveMu.Lock()
+	c.live = conn
+	select {
+	case <-c.done:
+		if conn != nil {
+			_ = conn.SetDeadline(time.Unix(1, 0))
+		}
+	default:
+	}
+	c.liveMu.Unlock()
+}
+
 func (c *Client) logf(format string, args ...any) {
 	if c.cfg.Logf != nil {
 		c.cfg.Logf(format, args...)
@@ -237,6 +260,15 @@ func (c *Client) lock(ctx context.Context) error {
 
 func (c *Client) unlock() { <-c.sem }
 
+func (c *Client) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (c *Client) dropLocked() error {
 	if c.conn == nil {
 		return nil
@@ -244,6 +276,7 @@ func (c *Client) dropLocked() error {
 	err := c.conn.Close()
 	c.conn = nil
 	c.br = nil
+	c.setLive(nil)
 	return err
 }
 
@@ -270,6 +303,7 @@ func (c *Client) connectLocked(ctx context.Context) error {
 	}
 	c.conn = conn
 	c.br = bufio.NewReaderSize(conn, 64<<10)
+	c.setLive(conn)
 	c.connects.Add(1)
 	c.loggedIn = false
 	if err := c.loginLocked(ctx); err != nil {
@@ -363,6 +397,8 @@ func (c *Client) exchangeLocked(ctx context.Context, frame []byte, buf *[]byte) 
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			err = fmt.Errorf("%w (%v)", cerr, err)
+		} else if c.isClosed() {
+			err = fmt.Errorf("%w (%v)", ErrClosed, err)
 		}
 		return 0, nil, sent, err
 	}
@@ -415,7 +451,7 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 			return nil, werr
 		}
 		c.dropLocked()
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || c.isClosed() {
 			return nil, err
 		}
 		var perr *ProtocolError

@@ -763,3 +763,32 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseInterruptsCall(t *testing.T) {
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		if r.code == wire.CmdGetStats {
+			return reply{hang: true}
+		}
+		return ok(nil)
+	}))
+	c, err := Dial(context.Background(), Config{Addr: p.addr(), Username: "iggy", Password: "iggy", PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := c.Stats(context.Background()); errc <- err }()
+	for r := range p.seen {
+		if r.code == wire.CmdGetStats {
+			break
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("in-flight call: %v", err)
+	}
+	if _, err := c.Streams(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+}
