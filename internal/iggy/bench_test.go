@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ims-dev/ims/internal/iggy/wire"
@@ -159,4 +160,24 @@ func BenchmarkPoll1000x100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkPingParallelPool2 spreads parallel callers over two clients,
+// to measure what a connection pool would buy over one serialised
+// connection (compare with BenchmarkPingParallel).
+func BenchmarkPingParallelPool2(b *testing.B) {
+	addr := okPeer(b, simpleResp)
+	cs := []*Client{benchClient(b, addr), benchClient(b, addr)}
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c := cs[next.Add(1)%2]
+		ctx := context.Background()
+		for pb.Next() {
+			if err := c.Ping(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

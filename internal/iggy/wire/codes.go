@@ -99,17 +99,17 @@ func (c Command) RequiresAuth() bool {
 }
 
 // Idempotent reports whether sending c twice has the same effect as sending
-// it once, so a client may retry it after a lost connection. Reads are
-// idempotent; creates, deletes, sends, joins and the like are not, because a
-// retry after a lost reply may see the first attempt's effect (and e.g. a
-// second send would duplicate messages).
+// it once, so a client may retry it after a lost connection. Reads, logins,
+// offset stores and flushes are; creates, deletes, updates, sends, joins and
+// the like are not, because a retry after a lost reply may meet the first
+// attempt's effect (a second send duplicates messages; renaming a stream to
+// the name it already has fails with NameAlreadyExists).
 func (c Command) Idempotent() bool {
 	switch c {
 	case CmdPing, CmdGetStats, CmdGetClusterMetadata, CmdGetMe, CmdGetClient, CmdGetClients,
 		CmdGetUser, CmdGetUsers, CmdGetAccessTokens, CmdGetConsumerOffset, CmdStoreConsumerOffset,
 		CmdGetStream, CmdGetStreams, CmdGetTopic, CmdGetTopics, CmdGetConsumerGroup,
-		CmdGetConsumerGroups, CmdFlushUnsavedBuffer, CmdUpdateStream, CmdUpdateTopic,
-		CmdLoginUser, CmdLoginWithAccessToken:
+		CmdGetConsumerGroups, CmdFlushUnsavedBuffer, CmdLoginUser, CmdLoginWithAccessToken:
 		return true
 	}
 	return false
