@@ -146,7 +146,7 @@ func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
 	case FrameEvent:
 		f.stats.frames.Add(1)
 		sh.dmu.Lock()
-		sh.deliver(c, fr)
+		sh.deliver(c, fr, recv)
 		for fr.More {
 			ok, err := c.parser.Next()
 			if err != nil {
@@ -156,7 +156,7 @@ func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
 			if !ok {
 				break
 			}
-			sh.deliver(c, fr)
+			sh.deliver(c, fr, recv)
 		}
 		sh.dmu.Unlock()
 	}
@@ -174,7 +174,7 @@ func (f *Feed) malformedErr(c *conn, err error, frame []byte) {
 
 // deliver applies de-duplication, gap detection and staleness to one event
 // and hands it on; dmu held.
-func (sh *shard) deliver(c *conn, fr *Frame) {
+func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 	f := sh.feed
 	ev := &fr.Event
 	if !fr.HasStream {
@@ -204,7 +204,7 @@ func (sh *shard) deliver(c *conn, fr *Frame) {
 		st.symbol = hdr.Symbol
 	}
 	c.markData()
-	if st.stale.arrive(f.now().UnixNano()) {
+	if st.stale.arrive(recv) {
 		f.stats.recovered.Add(1)
 		sh.status(st.symbol, st.ch, market.StatusRecovered, 0, 0, "stream delivers again")
 	}
