@@ -15,6 +15,7 @@ import (
 //
 //	<root>/metadata.snap                          server metadata (SaveSnapshot)
 //	<root>/streams/<stream>/topics/<topic>/partitions/<partition>/
+//	    .lock                                     flock held while open
 //	    partition.meta                            created-at, clean-shutdown flag
 //	    <20-digit start offset>.log               message frames as on the wire
 //	    <20-digit start offset>.index             16-byte entry per message
