@@ -94,10 +94,10 @@ func (s *Server) serve(c *session) {
 			if _, err := io.CopyN(io.Discard, c.br, int64(plen)); err != nil {
 				return
 			}
+			c.idle()
 			if c.writeStatus(StatusInvalidSizeBytes) != nil {
 				return
 			}
-			c.idle()
 			continue
 		}
 		if code != cmdSendMessages && plen > maxControlPayload {
@@ -125,7 +125,6 @@ func (s *Server) serve(c *session) {
 		if cap(c.out) > 16<<20 {
 			c.out = make([]byte, 0, 64<<10)
 		}
-		c.idle()
 	}
 }
 
@@ -135,11 +134,14 @@ func (c *session) idle() {
 	c.stateMu.Unlock()
 }
 
-// handle runs one request and writes its response with one write.
+// handle runs one request and writes its response with one write. The
+// session counts as idle again before the response goes out, so a client
+// that has its answer never sees the server still busy with the request.
 func (s *Server) handle(c *session, code uint32, payload []byte) error {
 	w := writer{b: append(c.out[:0], 0, 0, 0, 0, 0, 0, 0, 0)}
 	st := s.dispatch(c, code, payload, &w)
 	c.out = w.b[:0]
+	c.idle()
 	if st != StatusOK {
 		return c.writeStatus(st)
 	}
