@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -72,9 +71,7 @@ flushes, closes files and exits 0.`,
   ims server --addr 127.0.0.1:0 --in-memory`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rootSet := cmd.Flags().Changed("root-username") || os.Getenv("IGGY_ROOT_USERNAME") != ""
-			passSet := cmd.Flags().Changed("root-password") || os.Getenv("IGGY_ROOT_PASSWORD") != ""
-			return runServer(cmd.Context(), g, opts, rootSet, passSet)
+			return runServer(cmd.Context(), g, opts)
 		},
 	}
 	fs := cmd.Flags()
@@ -204,13 +201,13 @@ func serverConfig(g *Global, opts *serverOptions) (server.Config, error) {
 	return cfg, nil
 }
 
-func runServer(ctx context.Context, g *Global, opts *serverOptions, rootUserSet, rootPassSet bool) error {
+func runServer(ctx context.Context, g *Global, opts *serverOptions) error {
 	cfg, err := serverConfig(g, opts)
 	if err != nil {
 		return err
 	}
 	cfg.Logger = slog.New(g.Logger)
-	if !rootUserSet || !rootPassSet {
+	if opts.rootUser == "" || opts.rootPassword == "" {
 		g.Logger.Warn("root credentials not set (--root-username/--root-password or IGGY_ROOT_USERNAME/IGGY_ROOT_PASSWORD); a new data directory gets the default root user",
 			"username", server.DefaultRootUsername, "password", server.DefaultRootPassword)
 	}
