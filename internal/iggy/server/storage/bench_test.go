@@ -151,3 +151,22 @@ func BenchmarkRecoveryScan(b *testing.B) {
 		crash(b, p)
 	}
 }
+
+func BenchmarkRetentionNothingDue(b *testing.B) {
+	// The server checks retention after every append; the common answer is
+	// "nothing to delete" and must be cheap.
+	p := mustOpen(b, b.TempDir(), Config{Fsync: FsyncNever, SegmentSize: 1 << 20})
+	defer p.Close()
+	fill(b, p, 20)
+	parts := []*Partition{p}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if r, err := p.DeleteExpired(goldenT, 1); err != nil || r.Segments != 0 {
+			b.Fatal(r, err)
+		}
+		if r, err := EnforceMaxSize(parts, 1<<40); err != nil || r.Segments != 0 {
+			b.Fatal(r, err)
+		}
+	}
+}

@@ -110,6 +110,24 @@ func EnforceMaxSize(parts []*Partition, maxBytes uint64) (Removed, error) {
 // removeOldest deletes the longest run of sealed segments, oldest first, for
 // which keep-going returns true.
 func (p *Partition) removeOldest(take func(i int, s *segment) bool, what string) (Removed, error) {
+	countLocked := func() int {
+		k := 0
+		for k < len(p.segs)-1 && take(k, p.segs[k]) {
+			k++
+		}
+		return k
+	}
+	// The server may call this after every append: when nothing is due,
+	// answer under the shared lock without stalling readers or writers.
+	p.structMu.RLock()
+	closed, k := p.closed, countLocked()
+	p.structMu.RUnlock()
+	if closed {
+		return Removed{}, ErrClosed
+	}
+	if k == 0 {
+		return Removed{}, nil
+	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	p.structMu.Lock()
@@ -117,10 +135,7 @@ func (p *Partition) removeOldest(take func(i int, s *segment) bool, what string)
 		p.structMu.Unlock()
 		return Removed{}, ErrClosed
 	}
-	k := 0
-	for k < len(p.segs)-1 && take(k, p.segs[k]) {
-		k++
-	}
+	k = countLocked()
 	victims := make([]*segment, k)
 	copy(victims, p.segs[:k])
 	if k > 0 {
