@@ -96,3 +96,37 @@ func TestBackfillUnfilledOnRateLimit(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// Trades published while the feed was disconnected are fetched from REST
+// after the reconnect, so the relayed stream has no hole.
+func TestBackfillAfterReconnect(t *testing.T) {
+	srv, ws := fdExchange(t, binancetest.WSConfig{}, binancetest.Options{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	first := src.NextID()
+	var history []market.Trade
+	for id := first; id < first+100; id++ {
+		history = append(history, market.Trade{TradeID: id, Price: market.MustDecimal("1"), Quantity: market.MustDecimal("1")})
+	}
+	srv.SetTrades(binancetest.APISpot, "BTCUSDT", history)
+	e := newEnv(t, ws, srv.WSURL(), binance.FeedConfig{Market: binance.Spot, Backfill: fdRESTClient(t, binance.Spot, srv)}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@trade", 5)
+	e.col.wait(t, "5 trades", func() bool { return len(e.col.trades) == 5 })
+	ws.Conns()[0].Drop("network failure")
+	e.waitWS(t, "disconnected", func() bool { return len(ws.Conns()) == 0 })
+	ws.Emit("btcusdt@trade", 7) // nobody hears these
+	e.col.wait(t, "reconnected", func() bool { return e.col.countStatus(market.StatusReconnected) == 1 })
+	ws.Emit("btcusdt@trade", 3)
+	e.col.wait(t, "15 trades", func() bool { return len(e.col.trades) == 15 })
+	ids := e.col.tradeIDs()
+	for i := range ids {
+		if ids[i] != first+int64(i) {
+			t.Fatalf("ids %v", ids)
+		}
+	}
+	if s := e.feed.Stats(); s.Gaps != 1 || s.GapsFilled != 1 || s.Backfilled != 7 {
+		t.Fatalf("stats %+v", s)
+	}
+}

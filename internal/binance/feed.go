@@ -120,6 +120,7 @@ type Feed struct {
 	nextSh  int
 	running bool
 	runCtx  context.Context
+	cancel  context.CancelFunc // ends Run
 	jobCtx  atomic.Value // context.Context of Run or Replay, read under shard locks
 	closed  bool
 	wg      sync.WaitGroup // shard loops and background jobs
@@ -225,7 +226,7 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	f.running, f.runCtx = true, ctx
+	f.running, f.runCtx, f.cancel = true, ctx, cancel
 	f.jobCtx.Store(ctx)
 	for _, sh := range f.shards {
 		f.startShard(sh)
@@ -242,14 +243,19 @@ func (f *Feed) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close stops a running feed (Run returns) or marks an idle one closed.
+// Close stops a running feed (Run returns once its connections are closed)
+// or marks an idle one closed. Later Subscribe and Run calls fail.
 func (f *Feed) Close() error {
 	f.mu.Lock()
 	f.closed = true
 	shards := slices.Clone(f.shards)
+	cancel := f.cancel
 	f.mu.Unlock()
 	for _, sh := range shards {
 		sh.stop()
+	}
+	if cancel != nil {
+		cancel()
 	}
 	return nil
 }

@@ -529,3 +529,26 @@ func TestFeedSkipsMalformedFrames(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestFeedCloseEndsRun(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	if err := e.feed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-e.done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		e.stop = nil
+	case <-time.After(fdTestTimeout):
+		t.Fatal("Run did not return after Close")
+	}
+	e.waitWS(t, "connection closed", func() bool { return len(ws.Conns()) == 0 })
+	if err := e.feed.Subscribe(context.Background(), fdStream(t, "ethusdt@trade")); err == nil {
+		t.Fatal("Subscribe after Close succeeded")
+	}
+}
