@@ -121,7 +121,7 @@ type Feed struct {
 	running bool
 	runCtx  context.Context
 	cancel  context.CancelFunc // ends Run
-	jobCtx  atomic.Value // context.Context of Run or Replay, read under shard locks
+	jobCtx  atomic.Value       // context.Context of Run or Replay, read under shard locks
 	closed  bool
 	wg      sync.WaitGroup // shard loops and background jobs
 
