@@ -140,9 +140,10 @@ type Client struct {
 	liveMu sync.Mutex
 	live   net.Conn
 
-	lastUse   atomic.Int64 // unix nanoseconds of the last exchange
-	connects  atomic.Int64
-	closeOnce sync.Once
+	lastUse    atomic.Int64  // unix nanoseconds of the last exchange
+	probeAfter time.Duration // idle time after which a risky request first checks the conn
+	connects   atomic.Int64
+	closeOnce  sync.Once
 }
 
 type credentials struct {
@@ -164,6 +165,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		creds: credentials{cfg.Username, cfg.Password, cfg.Token},
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.probeAfter = time.Second
 	c.sem <- struct{}{}
 	err := c.connectLocked(ctx)
 	<-c.sem
@@ -438,6 +440,10 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 				c.logf("iggy: reconnected to %s", c.cfg.Addr)
 			}
 		}
+		if !retryable && !c.probeLocked() {
+			c.logf("iggy: connection to %s was closed while idle; reconnecting", c.cfg.Addr)
+			continue
+		}
 		status, p, sent, err := c.exchangeLocked(ctx, frame, buf)
 		if err == nil {
 			if status == 0 {
@@ -464,6 +470,30 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 		lastErr = err
 		c.logf("iggy: connection to %s lost during %v: %v", c.cfg.Addr, code, err)
 	}
+}
+
+// probeLocked checks, before a request that cannot be retried, whether an
+// idle connection was closed by the peer (a server restart, an idle
+// timeout): writing to it would fail only after the request left, leaving
+// the outcome unknown although the server never saw it. A short read
+// tells: a timeout means alive, EOF or an error means closed (the conn is
+// dropped and false returned), data means the peer broke the lock-step
+// protocol (dropped too). It costs up to a millisecond, and recently used
+// connections are not probed, so a busy producer pays nothing.
+func (c *Client) probeLocked() bool {
+	if c.conn == nil || time.Since(time.Unix(0, c.lastUse.Load())) < c.probeAfter {
+		return true
+	}
+	// A deadline already past fails before reading; a millisecond lets
+	// the read see a pending EOF or reset.
+	_ = c.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	_, err := c.br.Peek(1)
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return true
+	}
+	c.dropLocked()
+	return false
 }
 
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {

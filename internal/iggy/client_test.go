@@ -792,3 +792,45 @@ func TestCloseInterruptsCall(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 }
+
+// A server that closed an idle connection must not turn the next
+// non-idempotent call into "outcome unknown": the client notices the close
+// before sending and reconnects first.
+func TestIdleCloseBeforeNonIdempotentCall(t *testing.T) {
+	var first atomic.Bool
+	stream := wire.Stream{ID: 1, Name: "s"}
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		if r.code == wire.CmdGetStreams && !first.Swap(true) {
+			return reply{frame: wire.AppendResponse(nil, nil), close: true}
+		}
+		if r.code == wire.CmdCreateStream {
+			return ok(stream.AppendTo(nil))
+		}
+		return ok(nil)
+	}))
+	c := dialTest(t, p, nil)
+	c.probeAfter = 0
+	ctx := context.Background()
+	if _, err := c.Streams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-p.gone; n != 1 {
+		t.Fatalf("closed conn %d", n)
+	}
+	s, err := c.CreateStream(ctx, "s")
+	if err != nil || s.ID != 1 {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if c.Connects() != 2 {
+		t.Fatalf("connects %d", c.Connects())
+	}
+	var creates int
+	for _, r := range p.requests() {
+		if r.code == wire.CmdCreateStream {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Fatalf("%d creates", creates)
+	}
+}

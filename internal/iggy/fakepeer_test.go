@@ -46,6 +46,7 @@ type fakePeer struct {
 	conns int
 	open  []net.Conn
 	seen  chan request
+	gone  chan int // connection numbers, as the peer closes them
 	done  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -62,7 +63,7 @@ func newFakePeerTLS(t testing.TB, tc *tls.Config, handle func(r request) reply) 
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	p := &fakePeer{t: t, ln: ln, handle: handle, seen: make(chan request, 1024), done: make(chan struct{})}
+	p := &fakePeer{t: t, ln: ln, handle: handle, seen: make(chan request, 1024), gone: make(chan int, 64), done: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -103,7 +104,13 @@ func (p *fakePeer) accept() {
 
 func (p *fakePeer) serve(c net.Conn, n int) {
 	defer p.wg.Done()
-	defer c.Close()
+	defer func() {
+		c.Close()
+		select {
+		case p.gone <- n:
+		default:
+		}
+	}()
 	for {
 		var h [8]byte
 		if _, err := io.ReadFull(c, h[:]); err != nil {
