@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -552,3 +553,25 @@ func TestFeedCloseEndsRun(t *testing.T) {
 		t.Fatal("Subscribe after Close succeeded")
 	}
 }
+
+// All-market array streams deliver one event per element and keep
+// sequence state per symbol.
+func TestFeedAllMarketArray(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot}, "!miniTicker@arr")
+	e.run(t)
+	e.waitConnected(t)
+	arr := func(e1, e2 int) []byte {
+		return []byte(`[{"e":"24hrMiniTicker","E":` + itoa(e1) + `,"s":"BTCUSDT","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"},` +
+			`{"e":"24hrMiniTicker","E":` + itoa(e2) + `,"s":"ETHUSDT","c":"2","o":"2","h":"2","l":"2","v":"2","q":"2"}]`)
+	}
+	ws.Push("!miniTicker@arr", arr(100, 100))
+	ws.Push("!miniTicker@arr", arr(100, 200)) // BTCUSDT repeats: dropped
+	ws.Push("!miniTicker@arr", arr(300, 300))
+	e.col.wait(t, "tickers", func() bool { return e.feed.Stats().Events == 5 })
+	if s := e.feed.Stats(); s.Duplicates != 1 || s.EventsByChannel[market.ChannelMiniTicker] != 5 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func itoa(v int) string { return strconv.Itoa(v) }
