@@ -151,10 +151,15 @@ func (b *Batch) StartMessage(id MessageID, originTimestamp uint64) []byte {
 // the batch stays usable.
 func (b *Batch) FinishMessage(buf []byte, headers []Header) error {
 	start := b.pending
-	if start < 0 || len(buf) < start+MessageHeaderSize {
+	if start < 0 {
 		return ErrInvalidCommand
 	}
 	b.pending = -1
+	if len(buf) < start+MessageHeaderSize {
+		// Not the buffer StartMessage returned: drop the begun message.
+		b.buf = b.buf[:start]
+		return ErrInvalidCommand
+	}
 	plen := len(buf) - start - MessageHeaderSize
 	switch {
 	case plen == 0:

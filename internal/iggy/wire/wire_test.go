@@ -269,6 +269,15 @@ func TestBatchErrors(t *testing.T) {
 	if _, err := bad.Frame(); err != ErrInvalidStreamId {
 		t.Fatalf("bad stream: %v", err)
 	}
+	// A FinishMessage with a foreign buffer drops the begun message.
+	b.Reset(NumericID(1), NumericID(2), PartitionID(3))
+	_ = b.StartMessage(MessageID{}, 0)
+	if err := b.FinishMessage(nil, nil); err != ErrInvalidCommand || b.Size() != len(b.prefix) {
+		t.Fatalf("foreign buffer: %v size %d", err, b.Size())
+	}
+	if err := b.FinishMessage(nil, nil); err != ErrInvalidCommand {
+		t.Fatalf("finish without start: %v", err)
+	}
 	// StartMessage/FinishMessage encode in place.
 	b.Reset(NumericID(1), NumericID(2), PartitionID(3))
 	buf := b.StartMessage(MessageID{Lo: 9}, 42)
