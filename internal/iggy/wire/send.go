@@ -179,6 +179,11 @@ func (b *Batch) FinishMessage(buf []byte, headers []Header) error {
 		b.buf = buf[:start]
 		return ErrTooBigUserHeaders
 	}
+	if uint64(len(buf)-b.msgStart) > 1<<32-1 {
+		// Index positions are u32: the batch is full.
+		b.buf = buf[:start]
+		return ErrTooManyMessages
+	}
 	binary.LittleEndian.PutUint32(buf[start+offHeadersLen:], uint32(hlen))
 	binary.LittleEndian.PutUint32(buf[start+offPayloadLen:], uint32(plen))
 	// Index entry: 0, end position within the message section, 0.
