@@ -28,7 +28,9 @@ type FeedConfig struct {
 	TimeUnit TimeUnit
 	// Handler receives every event and status. Calls for one shard (one
 	// connection slot, up to StreamsPerConn streams) are serialised;
-	// different shards call concurrently.
+	// different shards call concurrently. A handler must not call the
+	// feed's Subscribe, Unsubscribe or Close synchronously (they wait for
+	// the shard it is being called from); hand such work to a goroutine.
 	Handler source.Handler
 	// Logger for connection events and malformed frames (nil: discard).
 	Logger *log.Logger
