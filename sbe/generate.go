@@ -9,3 +9,7 @@ package sbe
 
 //go:generate go run ./sbegen -schema ims.xml -out imssbe -name ims
 //go:generate go run ./sbegen -schema stream_1_0.xml -out binancesbe -name binance-stream -unit utcTimestampUs=us -exponent-attr https://developers.binance.com/docs/binance-spot-api-docs:exponent
+
+// Test schemas that exercise the generator's features beyond the two above.
+//go:generate go run ./sbegen -schema sbegen/testdata/full.xml -out internal/fullsbe
+//go:generate go run ./sbegen -schema sbegen/testdata/bigendian.xml -out internal/besbe

@@ -307,10 +307,10 @@ func walkTradesStreamEventTrades(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *TradesStreamEventTrades) Count() int { return g.count }
+func (g TradesStreamEventTrades) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *TradesStreamEventTrades) Index() int { return g.index }
+func (g TradesStreamEventTrades) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -1034,10 +1034,10 @@ func walkDepthSnapshotStreamEventBids(buf []byte, pos int, v uint16) (int, error
 }
 
 // Count is the number of entries in the group.
-func (g *DepthSnapshotStreamEventBids) Count() int { return g.count }
+func (g DepthSnapshotStreamEventBids) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthSnapshotStreamEventBids) Index() int { return g.index }
+func (g DepthSnapshotStreamEventBids) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -1139,10 +1139,10 @@ func walkDepthSnapshotStreamEventAsks(buf []byte, pos int, v uint16) (int, error
 }
 
 // Count is the number of entries in the group.
-func (g *DepthSnapshotStreamEventAsks) Count() int { return g.count }
+func (g DepthSnapshotStreamEventAsks) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthSnapshotStreamEventAsks) Index() int { return g.index }
+func (g DepthSnapshotStreamEventAsks) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -1572,10 +1572,10 @@ func walkDepthDiffStreamEventBids(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *DepthDiffStreamEventBids) Count() int { return g.count }
+func (g DepthDiffStreamEventBids) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthDiffStreamEventBids) Index() int { return g.index }
+func (g DepthDiffStreamEventBids) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -1677,10 +1677,10 @@ func walkDepthDiffStreamEventAsks(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *DepthDiffStreamEventAsks) Count() int { return g.count }
+func (g DepthDiffStreamEventAsks) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthDiffStreamEventAsks) Index() int { return g.index }
+func (g DepthDiffStreamEventAsks) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.

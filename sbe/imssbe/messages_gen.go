@@ -2901,10 +2901,10 @@ func walkDepthUpdateBids(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *DepthUpdateBids) Count() int { return g.count }
+func (g DepthUpdateBids) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthUpdateBids) Index() int { return g.index }
+func (g DepthUpdateBids) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -2996,10 +2996,10 @@ func walkDepthUpdateAsks(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *DepthUpdateAsks) Count() int { return g.count }
+func (g DepthUpdateAsks) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthUpdateAsks) Index() int { return g.index }
+func (g DepthUpdateAsks) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -3395,10 +3395,10 @@ func walkDepthSnapshotBids(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *DepthSnapshotBids) Count() int { return g.count }
+func (g DepthSnapshotBids) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthSnapshotBids) Index() int { return g.index }
+func (g DepthSnapshotBids) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.
@@ -3490,10 +3490,10 @@ func walkDepthSnapshotAsks(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g *DepthSnapshotAsks) Count() int { return g.count }
+func (g DepthSnapshotAsks) Count() int { return g.count }
 
 // Index is the position of the current entry, -1 before the first Next.
-func (g *DepthSnapshotAsks) Index() int { return g.index }
+func (g DepthSnapshotAsks) Index() int { return g.index }
 
 // Next moves to the next entry. It returns false after the last one, and, when
 // encoding, when the buffer cannot hold another entry.

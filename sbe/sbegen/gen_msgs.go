@@ -19,8 +19,8 @@ func depth(b *block) int {
 func gaps(b *block) [][2]int {
 	covered := make([]bool, b.blockLength)
 	for _, f := range b.fields {
-		for i := f.offset; i < f.offset+f.size(); i++ {
-			covered[i] = true
+		if f.presence != constant {
+			cover(covered, f.offset, f.t)
 		}
 	}
 	var out [][2]int
@@ -37,6 +37,20 @@ func gaps(b *block) [][2]int {
 		i = j
 	}
 	return out
+}
+
+// cover marks the bytes type t occupies at off, descending into
+// composites so that padding between their members counts as a gap.
+func cover(covered []bool, off int, t *typ) {
+	if t.kind == kindComposite {
+		for _, m := range t.members {
+			cover(covered, off+m.offset, m.t)
+		}
+		return
+	}
+	for i := off; i < off+t.size; i++ {
+		covered[i] = true
+	}
 }
 
 // minExpr is the expression of b's minimum block length in acting version v.
@@ -451,10 +465,10 @@ func (g *gen) group(b *block, ns names) error {
 		ms[n] = "a generated method"
 	}
 	g.p("// Count is the number of entries in the group.")
-	g.p("func (g *%s) Count() int { return g.count }", b.goName)
+	g.p("func (g %s) Count() int { return g.count }", b.goName)
 	g.p("")
 	g.p("// Index is the position of the current entry, -1 before the first Next.")
-	g.p("func (g *%s) Index() int { return g.index }", b.goName)
+	g.p("func (g %s) Index() int { return g.index }", b.goName)
 	g.p("")
 	g.p("// Next moves to the next entry. It returns false after the last one, and, when")
 	g.p("// encoding, when the buffer cannot hold another entry.")
@@ -574,6 +588,14 @@ func (g *gen) renderParts(b *block, sc scope, json, inGroup bool) {
 		g.renderField(sc, f, json, keyPrefix(f.name, json, i == 0, inGroup))
 		i++
 	}
+	// absent opens a branch rendering null for a part the acting version lacks.
+	absent := func(since int) func() {
+		if since == 0 {
+			return func() {}
+		}
+		g.p("if %s < %d { dst = append(dst, \"null\"...) } else {", sc.ver, since)
+		return func() { g.p("}") }
+	}
 	for _, c := range b.groups {
 		g.p("dst = append(dst, %s...)", lit(keyPrefix(c.name, json, i == 0, inGroup)))
 		_, args := groupParams(c)
@@ -582,12 +604,15 @@ func (g *gen) renderParts(b *block, sc scope, json, inGroup bool) {
 			self = ", &g"
 			args = strings.TrimSuffix(args, ", p"+strconv.Itoa(depth(c)-1))
 		}
+		end := absent(c.sinceVersion)
 		g.p("dst = m.%s%s(dst%s%s)", renderName(json), c.goName, args, self)
+		end()
 		i++
 	}
 	for _, d := range b.datas {
 		g.p("dst = append(dst, %s...)", lit(keyPrefix(d.name, json, i == 0, inGroup)))
 		get := sc.recv + "." + d.goName + "()"
+		end := absent(d.sinceVersion)
 		switch {
 		case d.text && json:
 			g.p("dst = sbert.AppendJSONString(dst, %s, false)", get)
@@ -600,6 +625,7 @@ func (g *gen) renderParts(b *block, sc scope, json, inGroup bool) {
 		default:
 			g.p("if v := %s; len(v) == 0 { dst = append(dst, `\"\"`...) } else { dst = sbert.AppendHex(dst, v) }", get)
 		}
+		end()
 		i++
 	}
 	if inGroup && i == 0 {

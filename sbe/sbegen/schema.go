@@ -798,7 +798,8 @@ func (s *schema) lookup(name string, line int) (*typ, error) {
 		return t, nil
 	}
 	if p, ok := primitives[name]; ok {
-		return &typ{kind: kindEncoded, name: name, prim: p, length: 1, offset: -1, size: p.size, sized: true}, nil
+		return &typ{kind: kindEncoded, name: name, prim: p, length: 1, offset: -1, size: p.size, sized: true,
+			nullLit: p.null, maxLit: p.max}, nil
 	}
 	return nil, s.errf(line, "unknown type %q", name)
 }
