@@ -116,9 +116,9 @@ func TestTradeLayout(t *testing.T) {
 	le.PutUint16(b[4:], 1)
 	le.PutUint16(b[6:], 1)
 	p := b[8:]
-	le.PutUint64(p[0:], 1700000000123456)  // eventTime µs
+	le.PutUint64(p[0:], 1700000000123456)    // eventTime µs
 	le.PutUint64(p[8:], 1700000000123456789) // receiveTime ns
-	p[16] = 4                                 // BinanceSpot
+	p[16] = 4                                // BinanceSpot
 	copy(p[17:37], "BTCUSDT")
 	le.PutUint64(p[37:], 4242)          // tradeId
 	le.PutUint64(p[45:], 3700050000000) // price
@@ -561,4 +561,3 @@ func TestNullDecimal(t *testing.T) {
 		t.Fatalf("text %s", text)
 	}
 }
-

@@ -15,10 +15,10 @@ import (
 func tick() []byte {
 	be := binary.BigEndian
 	var b []byte
-	b = be.AppendUint16(b, 1)  // templateId
-	b = be.AppendUint16(b, 8)  // blockLength
-	b = be.AppendUint16(b, 0)  // version
-	b = be.AppendUint16(b, 9)  // schemaId
+	b = be.AppendUint16(b, 1) // templateId
+	b = be.AppendUint16(b, 8) // blockLength
+	b = be.AppendUint16(b, 0) // version
+	b = be.AppendUint16(b, 9) // schemaId
 	b = be.AppendUint32(b, uint32(0xfffffffe))
 	b = be.AppendUint32(b, math.Float32bits(-2.5))
 	b = be.AppendUint16(b, 8) // group blockLength

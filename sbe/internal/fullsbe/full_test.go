@@ -174,7 +174,7 @@ func TestEverythingFields(t *testing.T) {
 	if c, ok := fullsbe.ParseColor("Green"); !ok || c != 'G' || fullsbe.Color('Z').String() != "Color(90)" {
 		t.Fatal("char enum")
 	}
-	if f, ok := fullsbe.ParseFlagsChoice("C"); !ok || f != 1<<15 || (fullsbe.FlagsB | 1<<6).String() != "[B,6]" {
+	if f, ok := fullsbe.ParseFlagsChoice("C"); !ok || f != 1<<15 || (fullsbe.FlagsB|1<<6).String() != "[B,6]" {
 		t.Fatal("set")
 	}
 }
