@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 	"net"
+	"reflect"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -69,6 +70,28 @@ func FuzzDispatch(f *testing.F) {
 			}
 		case st == StatusOK:
 			t.Fatalf("anonymous command %d succeeded", code)
+		}
+	})
+}
+
+// FuzzPermissions decodes arbitrary permission bytes; what decodes must
+// encode back to the same bytes.
+func FuzzPermissions(f *testing.F) {
+	f.Add(appendPermissions(nil, rootPermissions()))
+	f.Add(appendPermissions(nil, &Permissions{Streams: map[uint32]StreamPermissions{
+		1: {ReadStream: true, Topics: map[uint32]TopicPermissions{2: {PollMessages: true}, 3: {}}}, 4: {ManageStream: true},
+	}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, ok := decodePermissions(b)
+		if !ok {
+			return
+		}
+		if again := appendPermissions(nil, p); string(again) != string(b) {
+			// Bytes other than 0/1 decode as false/true; compare decoded values.
+			p2, ok := decodePermissions(again)
+			if !ok || !reflect.DeepEqual(p, p2) {
+				t.Fatalf("permissions do not round-trip: %x -> %+v -> %x", b, p, again)
+			}
 		}
 	})
 }

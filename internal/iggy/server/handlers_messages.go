@@ -256,22 +256,45 @@ func (s *Server) poll(c *session, perms *Permissions, cons consumer, sid, tid id
 	if start >= next {
 		return StatusOK
 	}
+	// Read in chunks so a huge count cannot make one response (and the
+	// memory behind it) unbounded: stop once maxPollBytes are collected.
 	var n uint32
-	var err error
-	w.b, n, err = l.Read(w.b, start, count)
-	if err != nil {
-		w.b = w.b[:head+16]
-		return s.storageStatus("reading messages", err)
+	lastAt := -1
+	from := start
+	for n < count && len(w.b)-head < maxPollBytes {
+		before := len(w.b)
+		var got uint32
+		var err error
+		w.b, got, err = l.Read(w.b, from, min(count-n, pollChunk))
+		if err != nil {
+			w.b = w.b[:head+16]
+			return s.storageStatus("reading messages", err)
+		}
+		if got == 0 {
+			break
+		}
+		lastAt = len(w.b) - lastFrameLen(w.b[before:], got)
+		// Continue after the last frame read (a read below the first
+		// retained offset starts at it, so start+n could repeat frames).
+		from = binary.LittleEndian.Uint64(w.b[lastAt+hdrOffset:]) + 1
+		n += got
 	}
 	binary.LittleEndian.PutUint32(w.b[head+12:], n)
 	if auto && n > 0 {
-		last := binary.LittleEndian.Uint64(w.b[len(w.b)-lastFrameLen(w.b[head+16:], n)+hdrOffset:])
+		last := binary.LittleEndian.Uint64(w.b[lastAt+hdrOffset:])
 		if err := part.log.StoreOffset(key.kind, key.id, last); err != nil {
 			return s.storageStatus("committing a consumer offset", err)
 		}
 	}
 	return StatusOK
 }
+
+// Poll reads stop after pollChunk messages at a time once maxPollBytes are
+// in the response; clients poll again for the rest.
+const (
+	pollChunk    = 4096
+	maxPollBytes = 64 << 20
+)
 
 // lastFrameLen returns the length of the last of n frames in b.
 func lastFrameLen(b []byte, n uint32) int {

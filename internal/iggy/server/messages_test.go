@@ -300,3 +300,36 @@ func TestSystemCommands(t *testing.T) {
 		t.Fatalf("cluster metadata %x", cm)
 	}
 }
+
+func TestPollLargeCountInChunks(t *testing.T) {
+	srv := startServer(t, Config{SegmentSize: 8192})
+	c := newClient(t, srv)
+	c.login("iggy", "iggy")
+	s := c.createStream("s")
+	tp := c.createTopic(s, "t", 1)
+	const total = 10000
+	for b := 0; b < total/1000; b++ {
+		msgs := make([][]byte, 1000)
+		for i := range msgs {
+			msgs[i] = []byte(fmt.Sprint(b*1000 + i))
+		}
+		c.send(s, tp, partitionID(0), msgs...)
+	}
+	c.ok(cmdDeleteSegments, cat(idNum(s), idNum(tp), u32b(0), u32b(1)))
+	p := c.poll(consumerOf(1), s, tp, somePartition(0), pollOffset, 0, math.MaxUint32, true)
+	if len(p.offsets) == 0 || p.offsets[len(p.offsets)-1] != total-1 {
+		t.Fatalf("polled %d messages ending at %v", len(p.offsets), p.offsets[len(p.offsets)-1:])
+	}
+	for i := 1; i < len(p.offsets); i++ {
+		if p.offsets[i] != p.offsets[i-1]+1 || string(p.payloads[i]) != fmt.Sprint(p.offsets[i]) {
+			t.Fatalf("message %d is offset %d %q after %d", i, p.offsets[i], p.payloads[i], p.offsets[i-1])
+		}
+	}
+	if p.offsets[0] == 0 {
+		t.Fatal("deleted segment still read")
+	}
+	b := c.ok(cmdGetConsumerOffset, cat(consumerOf(1), idNum(s), idNum(tp), somePartition(0)))
+	if binary.LittleEndian.Uint64(b[12:]) != total-1 {
+		t.Fatalf("auto-commit stored %d", binary.LittleEndian.Uint64(b[12:]))
+	}
+}
