@@ -128,6 +128,11 @@ type Parser struct {
 	err   error
 	// scratch holds decoded escaped strings (enum values, symbols).
 	scratch [64]byte
+	// The last stream name parsed, for frames of the same stream.
+	last     StreamName
+	lastText [64]byte
+	lastLen  int
+	lastOK   bool
 
 	// Array payload state for Next.
 	buf    []byte
@@ -306,9 +311,19 @@ func (p *Parser) streamName(b []byte, s span) error {
 		if s.kind != vString {
 			return p.malformed(int(s.start), "frame: stream is not a string")
 		}
-		f.Stream = StreamName{}
-		if err := f.Stream.parse(text); err != nil {
-			return p.unsupported(int(s.start), "frame: unknown stream name")
+		// A connection carries few streams, so most frames repeat the
+		// previous frame's stream: reuse its parse.
+		if p.lastOK && string(text) == string(p.lastText[:p.lastLen]) {
+			f.Stream = p.last
+		} else {
+			f.Stream = StreamName{}
+			if err := f.Stream.parse(text); err != nil {
+				return p.unsupported(int(s.start), "frame: unknown stream name")
+			}
+			if len(text) <= len(p.lastText) {
+				p.lastLen = copy(p.lastText[:], text)
+				p.last, p.lastOK = f.Stream, true
+			}
 		}
 	}
 	f.HasStream = true

@@ -123,11 +123,9 @@ func (p *Parser) frameID(b []byte, t *table) {
 	if !ok {
 		return
 	}
-	if s.kind == vNumber {
-		if v, ok := parseInt(b[s.start:s.end]); ok {
-			f.ID, f.HasID = v, true
-			return
-		}
+	if s.kind == vNumber && s.isInt {
+		f.ID, f.HasID = s.num, true
+		return
 	}
 	f.RawID = rawValue(b, s)
 }
@@ -610,12 +608,11 @@ func (p *Parser) reqInt(b []byte, t *table, f int, what string) int64 {
 		p.fail(s, what, slotNames[f], "not a number")
 		return 0
 	}
-	v, ok := parseInt(b[s.start:s.end])
-	if !ok {
+	if !s.isInt {
 		p.fail(s, what, slotNames[f], "not an int64")
 		return 0
 	}
-	return v
+	return s.num
 }
 
 func (p *Parser) optInt(b []byte, t *table, f int, def int64, what string) int64 {
@@ -664,38 +661,4 @@ func (p *Parser) reqBool(b []byte, t *table, f int, what string) bool {
 		p.fail(s, what, slotNames[f], "not a boolean")
 	}
 	return false
-}
-
-// parseInt parses a validated JSON number that must be an integer in int64.
-func parseInt(s []byte) (int64, bool) {
-	if len(s) == 0 {
-		return 0, false
-	}
-	neg := s[0] == '-'
-	if neg {
-		s = s[1:]
-		if len(s) == 0 {
-			return 0, false
-		}
-	}
-	if len(s) > 19 {
-		return 0, false
-	}
-	var u uint64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0')
-	}
-	if neg {
-		if u > 1<<63 {
-			return 0, false
-		}
-		return -int64(u), true
-	}
-	if u > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(u), true
 }

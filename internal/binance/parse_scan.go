@@ -27,9 +27,18 @@ const (
 	vArray  // span covers [...]
 )
 
+// span is where a member's value is. Numbers and strings are decoded while
+// scanning when that is cheap: an integer that fits int64 has isInt and its
+// value in num; a string that is a plain decimal of at most 18 digits has
+// isDec and its mantissa and scale in num and scale. Extraction then reads
+// them without a second pass.
 type span struct {
 	start, end int32
+	num        int64
 	kind       uint8
+	isInt      bool
+	isDec      bool
+	scale      uint8
 }
 
 // Key slots: 0..25 are 'a'..'z', 26..51 'A'..'Z', then the word keys.
@@ -133,6 +142,23 @@ func (t *table) set(f int, start, end int, kind uint8) {
 	t.present |= 1 << uint(f)
 }
 
+func (t *table) setSpan(f int, s span) {
+	if f < 0 {
+		return
+	}
+	t.v[f] = s
+	t.present |= 1 << uint(f)
+}
+
+// strPlain marks the bytes a JSON string holds without escaping: not '"',
+// not '\\' and not a control character.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func slotOf(k []byte) int {
 	if len(k) == 1 {
 		c := k[0]
@@ -206,31 +232,40 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return i, p.syntax(i, "expected a key")
 		}
-		// The key: Binance keys never need escapes, so look for the
-		// closing quote directly and only fall back for odd keys.
+		// The key: Binance keys are mostly one letter and never need
+		// escapes, so look for the closing quote directly and only fall
+		// back for odd keys.
 		ks := i + 1
-		j := ks
-		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
-			j++
-		}
-		if j >= len(b) {
-			return j, p.syntax(j, "unterminated key")
-		}
 		slot := -1
-		if b[j] == '"' {
-			slot = slotOf(b[ks:j])
-			i = j + 1
-		} else {
-			end, ok := scanString(b, i)
-			if !ok {
-				return i, p.syntax(i, "invalid key")
-			}
-			var kb [16]byte
-			if k, ok := unescape(kb[:0], b[ks:end-1]); ok && len(k) <= len(kb) {
-				slot = slotOf(k)
-			}
-			i = end
+		if i+2 < len(b) && b[i+2] == '"' && strPlain[b[i+1]] {
+			slot = slotOf(b[ks : ks+1])
+			i += 3
+			goto colon
 		}
+		{
+			j := ks
+			for j < len(b) && strPlain[b[j]] {
+				j++
+			}
+			if j >= len(b) {
+				return j, p.syntax(j, "unterminated key")
+			}
+			if b[j] == '"' {
+				slot = slotOf(b[ks:j])
+				i = j + 1
+			} else {
+				end, ok := scanString(b, i)
+				if !ok {
+					return i, p.syntax(i, "invalid key")
+				}
+				var kb [16]byte
+				if k, ok := unescape(kb[:0], b[ks:end-1]); ok && len(k) <= len(kb) {
+					slot = slotOf(k)
+				}
+				i = end
+			}
+		}
+	colon:
 		i = skipWS(b, i)
 		if i >= len(b) || b[i] != ':' {
 			return i, p.syntax(i, "expected ':'")
@@ -243,16 +278,12 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 		var err error
 		switch c := b[i]; {
 		case c == '"':
-			end, esc, ok := scanStringEsc(b, i)
+			sp, ok := scanStringValue(b, i)
 			if !ok {
 				return i, p.syntax(i, "invalid string")
 			}
-			kind := vString
-			if esc {
-				kind = vStringEsc
-			}
-			t.set(slot, start+1, end-1, kind)
-			i = end
+			t.setSpan(slot, sp)
+			i = int(sp.end) + 1
 		case c == '{':
 			switch {
 			case slot == fData && level == levelFrame:
@@ -281,12 +312,12 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 			}
 			t.set(slot, start, i, vArray)
 		case c == '-' || c >= '0' && c <= '9':
-			end, ok := scanNumber(b, i)
+			sp, ok := scanNumberValue(b, i)
 			if !ok {
 				return i, p.syntax(i, "invalid number")
 			}
-			t.set(slot, start, end, vNumber)
-			i = end
+			t.setSpan(slot, sp)
+			i = int(sp.end)
 		default:
 			end, kind, ok := scanLiteral(b, i)
 			if !ok {
@@ -432,6 +463,9 @@ func pick(c bool, a, b uint8) uint8 {
 
 // decimalSpan decodes a string span as a decimal.
 func (p *Parser) decimalSpan(b []byte, s span) (market.Decimal, bool) {
+	if s.isDec {
+		return market.Decimal{Mantissa: s.num, Scale: s.scale}, true
+	}
 	text := b[s.start:s.end]
 	if s.kind == vStringEsc {
 		var buf [64]byte
@@ -447,6 +481,107 @@ func (p *Parser) decimalSpan(b []byte, s span) (market.Decimal, bool) {
 	}
 	d, err := market.ParseDecimal(text)
 	return d, err == nil
+}
+
+// scanStringValue scans the string at b[i] ('"') and returns its span
+// (the content, without quotes). A plain decimal of at most 18 digits is
+// decoded on the way.
+func scanStringValue(b []byte, i int) (span, bool) {
+	j := i + 1
+	neg := false
+	if j < len(b) && b[j] == '-' {
+		neg = true
+		j++
+	}
+	var (
+		u      uint64
+		digits int
+		scale  int
+		dot    bool
+	)
+	for ; j < len(b); j++ {
+		c := b[j]
+		if d := c - '0'; d <= 9 {
+			u = u*10 + uint64(d)
+			digits++
+			if dot {
+				scale++
+			}
+			continue
+		}
+		if c == '.' && !dot {
+			dot = true
+			continue
+		}
+		break
+	}
+	if j < len(b) && b[j] == '"' {
+		sp := span{start: int32(i + 1), end: int32(j), kind: vString}
+		if digits > 0 && digits <= 18 {
+			m := int64(u)
+			if neg {
+				m = -m
+			}
+			sp.num, sp.scale, sp.isDec = m, uint8(scale), true
+		}
+		return sp, true
+	}
+	for j < len(b) && strPlain[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		return span{start: int32(i + 1), end: int32(j), kind: vString}, true
+	}
+	end, esc, ok := scanStringEsc(b, i)
+	if !ok {
+		return span{}, false
+	}
+	return span{start: int32(i + 1), end: int32(end - 1), kind: pick(esc, vStringEsc, vString)}, true
+}
+
+// scanNumberValue scans the number at b[i], validating the JSON grammar,
+// and decodes it when it is an integer that fits int64.
+func scanNumberValue(b []byte, i int) (span, bool) {
+	j := i
+	neg := false
+	if j < len(b) && b[j] == '-' {
+		neg = true
+		j++
+	}
+	if j >= len(b) {
+		return span{}, false
+	}
+	var u uint64
+	first := j
+	switch c := b[j]; {
+	case c == '0':
+		j++
+	case c >= '1' && c <= '9':
+		for j < len(b) {
+			d := b[j] - '0'
+			if d > 9 {
+				break
+			}
+			u = u*10 + uint64(d)
+			j++
+		}
+	default:
+		return span{}, false
+	}
+	isInt := j-first <= 19 // 19 digits cannot wrap a uint64
+	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+		end, ok := scanNumber(b, i)
+		return span{start: int32(i), end: int32(end), kind: vNumber}, ok
+	}
+	sp := span{start: int32(i), end: int32(j), kind: vNumber}
+	switch {
+	case !isInt:
+	case neg && u <= 1<<63:
+		sp.num, sp.isInt = -int64(u), true
+	case !neg && u <= 1<<63-1:
+		sp.num, sp.isInt = int64(u), true
+	}
+	return sp, true
 }
 
 // scanString returns the index after the string starting at b[i] ('"').

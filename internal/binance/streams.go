@@ -302,6 +302,9 @@ func (n *StreamName) parse(b []byte) error {
 	word, suffixes := rest, []byte(nil)
 	if at >= 0 {
 		word, suffixes = rest[:at], rest[at+1:]
+		if len(suffixes) == 0 {
+			return streamErr(b, "empty suffix")
+		}
 	}
 	switch {
 	case string(word) == "trade":
