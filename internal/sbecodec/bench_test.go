@@ -1,0 +1,65 @@
+package sbecodec
+
+import (
+	"testing"
+
+	"github.com/ims-dev/ims/internal/market"
+)
+
+func BenchmarkAppendTrade(b *testing.B) {
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	b.SetBytes(TradeSize)
+	for b.Loop() {
+		buf = AppendTrade(buf[:0], &sampleTrade)
+	}
+}
+
+func BenchmarkDecodeTrade(b *testing.B) {
+	msg := AppendTrade(nil, &sampleTrade)
+	var ev market.Trade
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if err := DecodeTrade(msg, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendDepthUpdate20(b *testing.B) {
+	ev := market.DepthUpdate{Header: hdr(market.ExchangeBinanceUSDM, "BTCUSDT"), Bids: levels(20), Asks: levels(20)}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	b.SetBytes(int64(DepthUpdateSize(&ev)))
+	for b.Loop() {
+		buf, _ = AppendDepthUpdate(buf[:0], &ev)
+	}
+}
+
+func BenchmarkDecodeDepthUpdate20(b *testing.B) {
+	ev := market.DepthUpdate{Header: hdr(market.ExchangeBinanceUSDM, "BTCUSDT"), Bids: levels(20), Asks: levels(20)}
+	msg, _ := AppendDepthUpdate(nil, &ev)
+	var got market.DepthUpdate
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if err := DecodeDepthUpdate(msg, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEventsDecodeMixed(b *testing.B) {
+	var msgs [][]byte
+	msgs = append(msgs, AppendTrade(nil, &sampleTrade), AppendBookTicker(nil, &sampleBookTicker), AppendKline(nil, &sampleKline))
+	d, _ := AppendDepthUpdate(nil, &market.DepthUpdate{Bids: levels(10), Asks: levels(10)})
+	msgs = append(msgs, d)
+	var e Events
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := e.Decode(msgs[i%len(msgs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
