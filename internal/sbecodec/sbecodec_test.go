@@ -103,7 +103,9 @@ func TestRoundTrips(t *testing.T) {
 	t.Run("AggTrade", func(t *testing.T) {
 		roundTrip(t, &sampleAggTrade, fixed(AppendAggTrade), DecodeAggTrade, market.AggTrade{BuyerIsMaker: true})
 	})
-	t.Run("Kline", func(t *testing.T) { roundTrip(t, &sampleKline, fixed(AppendKline), DecodeKline, market.Kline{Closed: false}) })
+	t.Run("Kline", func(t *testing.T) {
+		roundTrip(t, &sampleKline, fixed(AppendKline), DecodeKline, market.Kline{Closed: false})
+	})
 	t.Run("BookTicker", func(t *testing.T) {
 		roundTrip(t, &sampleBookTicker, fixed(AppendBookTicker), DecodeBookTicker, market.BookTicker{UpdateID: 5})
 	})
