@@ -28,20 +28,22 @@ func BenchmarkAppend(b *testing.B) {
 				p := mustOpen(b, b.TempDir(), Config{Fsync: pol})
 				defer p.Close()
 				batch := benchBatch(serverIDs)
-				work := append([]byte(nil), batch...)
 				b.SetBytes(int64(len(batch)))
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					if serverIDs {
-						b.StopTimer()
-						copy(work, batch) // fresh zero ids each time
-						b.StartTimer()
+						// Append stamped ids into the batch; zero them again
+						// (timed: about 1µs per 1000 frames).
+						for pos := 0; pos < len(batch); pos += HeaderSize + 100 {
+							clear(batch[pos+hdrID : pos+hdrID+16])
+						}
 					}
-					if _, err := p.Append(work, 1000); err != nil {
+					if _, err := p.Append(batch, 1000); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.StopTimer() // the deferred Close fsyncs everything: not an append cost
 				b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "msgs/s")
 			})
 		}
@@ -76,6 +78,7 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatal(n, err)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "msgs/s")
 }
 
@@ -96,6 +99,7 @@ func BenchmarkReadTail(b *testing.B) {
 			b.Fatal(n, err)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "msgs/s")
 }
 
@@ -150,6 +154,7 @@ func BenchmarkRecoveryScan(b *testing.B) {
 		}
 		crash(b, p)
 	}
+	b.StopTimer()
 }
 
 func BenchmarkRetentionNothingDue(b *testing.B) {
