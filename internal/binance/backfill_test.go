@@ -118,6 +118,7 @@ func TestBackfillAfterReconnect(t *testing.T) {
 	e.waitWS(t, "disconnected", func() bool { return len(ws.Conns()) == 0 })
 	ws.Emit("btcusdt@trade", 7) // nobody hears these
 	e.col.wait(t, "reconnected", func() bool { return e.col.countStatus(market.StatusReconnected) == 1 })
+	e.waitWS(t, "the fake to register the new connection", func() bool { return len(ws.Conns()) == 1 })
 	ws.Emit("btcusdt@trade", 3)
 	e.col.wait(t, "15 trades", func() bool { return len(e.col.trades) == 15 })
 	ids := e.col.tradeIDs()

@@ -210,9 +210,13 @@ func (e *fdEnv) shutdown(t *testing.T) {
 
 // waitConnected waits for the feed's Connected status: from then on live
 // requests go out on the connection rather than in the next URL.
+// It also waits for the fake to have registered the connection: the
+// client's handshake can complete before the server side records it, and
+// frames pushed in between reach nobody.
 func (e *fdEnv) waitConnected(t *testing.T) {
 	t.Helper()
 	e.col.wait(t, "connected", func() bool { return e.col.countStatus(market.StatusConnected) >= 1 })
+	e.waitWS(t, "the fake to register the connection", func() bool { return len(e.ws.Conns()) >= 1 })
 }
 
 func (e *fdEnv) waitWS(t *testing.T, what string, cond func() bool) {
