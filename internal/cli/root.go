@@ -211,6 +211,7 @@ func subcommands(g *Global) []*cobra.Command {
 	return []*cobra.Command{
 		newVersionCmd(g),
 		newServerCmd(g),
+		newSymbolsCmd(g),
 	}
 }
 
