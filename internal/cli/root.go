@@ -212,6 +212,7 @@ func subcommands(g *Global) []*cobra.Command {
 		newVersionCmd(g),
 		newServerCmd(g),
 		newSymbolsCmd(g),
+		newDecodeCmd(g),
 	}
 }
 
