@@ -126,8 +126,14 @@ type Parser struct {
 	bids  []market.Level
 	asks  []market.Level
 	err   error
+	// b is the frame being parsed and what the event being extracted, for
+	// the field getters.
+	b    []byte
+	what string
 	// scratch holds decoded escaped strings (enum values, symbols).
 	scratch [64]byte
+	// discard takes the values of keys the parser does not use.
+	discard span
 	// The last stream name parsed, for frames of the same stream.
 	last     StreamName
 	lastText [64]byte
@@ -202,6 +208,16 @@ func (p *Parser) Parse(frame []byte, recvTime int64) (*Frame, error) {
 	p.top.present, p.inner.present = 0, 0
 	p.err = nil
 	p.buf, p.arrPos, p.recv = nil, 0, recvTime
+	p.b = frame
+
+	// Fast path for the usual combined frame, {"stream":"...","data":{...}}:
+	// no generic member loop for the wrapper.
+	if ok, err := p.parseWrapped(frame); ok {
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 
 	i := skipWS(frame, 0)
 	if i >= len(frame) {
@@ -251,6 +267,45 @@ func (p *Parser) Parse(frame []byte, recvTime int64) (*Frame, error) {
 	return f, nil
 }
 
+// parseWrapped parses a combined frame laid out exactly as Binance sends
+// it. ok false means the frame has another shape and nothing was decided:
+// the generic path parses it (and reports its errors).
+func (p *Parser) parseWrapped(frame []byte) (ok bool, err error) {
+	const head, data = `{"stream":`, `,"data":`
+	if !hasPrefix(frame, head) {
+		return false, nil
+	}
+	t := &p.top
+	sp := &t.v[fStream]
+	i := len(head)
+	if i >= len(frame) || frame[i] != '"' || !scanStringValue(frame, i, sp) || sp.kind != vString {
+		return false, nil
+	}
+	i = int(sp.end) + 1
+	if !hasPrefix(frame[i:], data) {
+		return false, nil
+	}
+	i += len(data)
+	if i >= len(frame) || frame[i] != '{' {
+		return false, nil
+	}
+	t.present = 1 << fStream
+	end, err := p.scanObject(frame, i, t, levelPayload)
+	if err != nil {
+		return true, err
+	}
+	end = skipWS(frame, end)
+	if end >= len(frame) || frame[end] != '}' || skipWS(frame, end+1) != len(frame) {
+		t.present, p.inner.present = 0, 0
+		return false, nil
+	}
+	t.set(fData, i, end, vObject)
+	if err := p.streamName(frame, sp); err != nil {
+		return true, err
+	}
+	return true, p.interpret(frame, t)
+}
+
 // Next parses the next element of an array payload (Frame.More). It reports
 // false when there are no more. The Frame returned by Parse is updated in
 // place.
@@ -294,7 +349,7 @@ func (p *Parser) Next() (bool, error) {
 	return true, nil
 }
 
-func (p *Parser) streamName(b []byte, s span) error {
+func (p *Parser) streamName(b []byte, s *span) error {
 	f := &p.frame
 	text := b[s.start:s.end]
 	if s.kind == vStringEsc {

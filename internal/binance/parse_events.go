@@ -37,7 +37,7 @@ var (
 func (p *Parser) interpret(b []byte, t *table) error {
 	f := &p.frame
 	if e, ok := t.get(fe); ok {
-		name := p.text(b, e)
+		name := p.text(e)
 		if name == nil {
 			return p.malformed(int(e.start), "frame: e is not a string")
 		}
@@ -67,7 +67,8 @@ func (p *Parser) interpret(b []byte, t *table) error {
 			return p.parseIndexPrice(b, t)
 		case "serverShutdown":
 			f.Type = FrameShutdown
-			f.Time = p.optTime(b, t, fE)
+			p.what = "serverShutdown"
+			f.Time = p.optTime(t, fE)
 			return p.err
 		default:
 			if len(name) > 32 {
@@ -80,7 +81,7 @@ func (p *Parser) interpret(b []byte, t *table) error {
 	case t.has(fResult) || (t.has(fID) && !t.has(fCode) && !t.has(fError)):
 		f.Type = FrameResponse
 		if t.has(fResult) {
-			f.Result = rawValue(b, t.v[fResult])
+			f.Result = rawValue(b, &t.v[fResult])
 		}
 		p.frameID(b, t)
 		return nil
@@ -92,7 +93,8 @@ func (p *Parser) interpret(b []byte, t *table) error {
 				src = &p.inner
 			}
 		}
-		f.Code = p.reqInt(b, src, fCode, "error")
+		p.what = "error"
+		f.Code = p.reqInt(src, fCode)
 		if m, ok := src.get(fMsg); ok && (m.kind == vString || m.kind == vStringEsc) {
 			f.Msg = b[m.start:m.end]
 		}
@@ -107,7 +109,7 @@ func (p *Parser) interpret(b []byte, t *table) error {
 }
 
 // rawValue returns the JSON text of a span (strings with their quotes).
-func rawValue(b []byte, s span) []byte {
+func rawValue(b []byte, s *span) []byte {
 	switch s.kind {
 	case vString, vStringEsc:
 		return b[s.start-1 : s.end+1]
@@ -154,30 +156,31 @@ func (p *Parser) require(t *table, mask uint64, what string) error {
 	return nil
 }
 
-func (p *Parser) header(h *market.Header, b []byte, t *table, what string) {
+func (p *Parser) header(h *market.Header, t *table) {
 	h.Exchange = p.exchange
 	h.ReceiveTime = p.recv
-	p.symbol(&h.Symbol, b, t, fs, what)
-	h.EventTime = p.reqTime(b, t, fE, what)
+	p.symbol(&h.Symbol, t, fs)
+	h.EventTime = p.reqTime(t, fE)
 }
 
 func (p *Parser) parseTrade(b []byte, t *table) error {
 	const what = "trade"
+	p.what = what
 	if err := p.require(t, reqTrade, what); err != nil {
 		return err
 	}
 	ev := &p.trade
-	p.header(&ev.Header, b, t, what)
-	ev.TradeID = p.reqInt(b, t, ft, what)
-	ev.Price = p.reqDec(b, t, fp, what)
-	ev.Quantity = p.reqDec(b, t, fq, what)
-	ev.TradeTime = p.reqTime(b, t, fT, what)
-	ev.BuyerIsMaker = p.reqBool(b, t, fm, what)
+	p.header(&ev.Header, t)
+	ev.TradeID = p.reqInt(t, ft)
+	ev.Price = p.reqDec(t, fp)
+	ev.Quantity = p.reqDec(t, fq)
+	ev.TradeTime = p.reqTime(t, fT)
+	ev.BuyerIsMaker = p.reqBool(t, fm)
 	ev.Type = market.TradeTypeMarket
 	if p.futures {
 		ev.Type = market.TradeTypeUnknown
 		if s, ok := t.get(fX); ok {
-			switch string(p.text(b, s)) {
+			switch string(p.text(s)) {
 			case "MARKET":
 				ev.Type = market.TradeTypeMarket
 			case "INSURANCE_FUND":
@@ -195,18 +198,19 @@ func (p *Parser) parseTrade(b []byte, t *table) error {
 
 func (p *Parser) parseAggTrade(b []byte, t *table) error {
 	const what = "aggTrade"
+	p.what = what
 	if err := p.require(t, reqAggTrade, what); err != nil {
 		return err
 	}
 	ev := &p.aggTrade
-	p.header(&ev.Header, b, t, what)
-	ev.AggTradeID = p.optInt(b, t, fa, -1, what)
-	ev.Price = p.reqDec(b, t, fp, what)
-	ev.Quantity = p.reqDec(b, t, fq, what)
-	ev.FirstTradeID = p.reqInt(b, t, ff, what)
-	ev.LastTradeID = p.reqInt(b, t, fl, what)
-	ev.TradeTime = p.reqTime(b, t, fT, what)
-	ev.BuyerIsMaker = p.reqBool(b, t, fm, what)
+	p.header(&ev.Header, t)
+	ev.AggTradeID = p.optInt(t, fa, -1)
+	ev.Price = p.reqDec(t, fp)
+	ev.Quantity = p.reqDec(t, fq)
+	ev.FirstTradeID = p.reqInt(t, ff)
+	ev.LastTradeID = p.reqInt(t, fl)
+	ev.TradeTime = p.reqTime(t, fT)
+	ev.BuyerIsMaker = p.reqBool(t, fm)
 	if p.err != nil {
 		return p.err
 	}
@@ -215,6 +219,7 @@ func (p *Parser) parseAggTrade(b []byte, t *table) error {
 
 func (p *Parser) parseKline(b []byte, t *table) error {
 	const what = "kline"
+	p.what = what
 	if err := p.require(t, reqKline, what); err != nil {
 		return err
 	}
@@ -229,30 +234,30 @@ func (p *Parser) parseKline(b []byte, t *table) error {
 	ev.Exchange = p.exchange
 	ev.ReceiveTime = p.recv
 	if t.has(fs) {
-		p.symbol(&ev.Symbol, b, t, fs, what)
+		p.symbol(&ev.Symbol, t, fs)
 	} else {
-		p.symbol(&ev.Symbol, b, k, fs, what)
+		p.symbol(&ev.Symbol, k, fs)
 	}
-	ev.EventTime = p.reqTime(b, t, fE, what)
-	iv, ok := market.ParseKlineInterval(p.text(b, k.v[fi]))
+	ev.EventTime = p.reqTime(t, fE)
+	iv, ok := market.ParseKlineInterval(p.text(&k.v[fi]))
 	if !ok {
 		return p.malformed(int(k.v[fi].start), "kline: unknown interval")
 	}
 	ev.Interval = iv
-	ev.OpenTime = p.reqTime(b, k, ft, what)
-	ev.CloseTime = p.reqTime(b, k, fT, what)
-	ev.FirstTradeID = p.reqInt(b, k, ff, what)
-	ev.LastTradeID = p.reqInt(b, k, fL, what)
-	ev.Open = p.reqDec(b, k, fo, what)
-	ev.High = p.reqDec(b, k, fh, what)
-	ev.Low = p.reqDec(b, k, fl, what)
-	ev.Close = p.reqDec(b, k, fc, what)
-	ev.Volume = p.reqDec(b, k, fv, what)
-	ev.QuoteVolume = p.reqDec(b, k, fq, what)
-	ev.TradeCount = p.reqInt(b, k, fn, what)
-	ev.TakerBuyVolume = p.reqDec(b, k, fV, what)
-	ev.TakerBuyQuoteVolume = p.reqDec(b, k, fQ, what)
-	ev.Closed = p.reqBool(b, k, fx, what)
+	ev.OpenTime = p.reqTime(k, ft)
+	ev.CloseTime = p.reqTime(k, fT)
+	ev.FirstTradeID = p.reqInt(k, ff)
+	ev.LastTradeID = p.reqInt(k, fL)
+	ev.Open = p.reqDec(k, fo)
+	ev.High = p.reqDec(k, fh)
+	ev.Low = p.reqDec(k, fl)
+	ev.Close = p.reqDec(k, fc)
+	ev.Volume = p.reqDec(k, fv)
+	ev.QuoteVolume = p.reqDec(k, fq)
+	ev.TradeCount = p.reqInt(k, fn)
+	ev.TakerBuyVolume = p.reqDec(k, fV)
+	ev.TakerBuyQuoteVolume = p.reqDec(k, fQ)
+	ev.Closed = p.reqBool(k, fx)
 	if p.err != nil {
 		return p.err
 	}
@@ -265,20 +270,21 @@ func (p *Parser) parseKline(b []byte, t *table) error {
 
 func (p *Parser) parseBookTicker(b []byte, t *table) error {
 	const what = "bookTicker"
+	p.what = what
 	if err := p.require(t, reqBookTicker, what); err != nil {
 		return err
 	}
 	ev := &p.bookTicker
 	ev.Exchange = p.exchange
 	ev.ReceiveTime = p.recv
-	p.symbol(&ev.Symbol, b, t, fs, what)
-	ev.EventTime = p.optTime(b, t, fE)
-	ev.TransactionTime = p.optTime(b, t, fT)
-	ev.UpdateID = p.reqInt(b, t, fu, what)
-	ev.BidPrice = p.reqDec(b, t, fb, what)
-	ev.BidQty = p.reqDec(b, t, fB, what)
-	ev.AskPrice = p.reqDec(b, t, fa, what)
-	ev.AskQty = p.reqDec(b, t, fA, what)
+	p.symbol(&ev.Symbol, t, fs)
+	ev.EventTime = p.optTime(t, fE)
+	ev.TransactionTime = p.optTime(t, fT)
+	ev.UpdateID = p.reqInt(t, fu)
+	ev.BidPrice = p.reqDec(t, fb)
+	ev.BidQty = p.reqDec(t, fB)
+	ev.AskPrice = p.reqDec(t, fa)
+	ev.AskQty = p.reqDec(t, fA)
 	if p.err != nil {
 		return p.err
 	}
@@ -294,6 +300,7 @@ func (p *Parser) levels(t *table, what string) error {
 
 func (p *Parser) parseDepth(b []byte, t *table) error {
 	const what = "depthUpdate"
+	p.what = what
 	if err := p.require(t, reqDepth, what); err != nil {
 		return err
 	}
@@ -301,13 +308,13 @@ func (p *Parser) parseDepth(b []byte, t *table) error {
 		return err
 	}
 	ev := &p.depth
-	p.header(&ev.Header, b, t, what)
-	ev.TransactionTime = p.optTime(b, t, fT)
-	ev.FirstUpdateID = p.reqInt(b, t, fU, what)
-	ev.LastUpdateID = p.reqInt(b, t, fu, what)
+	p.header(&ev.Header, t)
+	ev.TransactionTime = p.optTime(t, fT)
+	ev.FirstUpdateID = p.reqInt(t, fU)
+	ev.LastUpdateID = p.reqInt(t, fu)
 	ev.PrevLastUpdateID = 0
 	if p.futures {
-		ev.PrevLastUpdateID = p.reqInt(b, t, fPu, what)
+		ev.PrevLastUpdateID = p.reqInt(t, fPu)
 	}
 	ev.Bids, ev.Asks = p.bids, p.asks
 	if p.err != nil {
@@ -320,6 +327,7 @@ func (p *Parser) parseDepth(b []byte, t *table) error {
 // carrying the top N levels) to a snapshot.
 func (p *Parser) parseFuturesPartial(b []byte, t *table) error {
 	const what = "partialDepth"
+	p.what = what
 	if err := p.require(t, reqDepth, what); err != nil {
 		return err
 	}
@@ -327,10 +335,10 @@ func (p *Parser) parseFuturesPartial(b []byte, t *table) error {
 		return err
 	}
 	ev := &p.snapshot
-	p.header(&ev.Header, b, t, what)
+	p.header(&ev.Header, t)
 	ev.Source = market.SnapshotPartial
-	ev.TransactionTime = p.optTime(b, t, fT)
-	ev.LastUpdateID = p.reqInt(b, t, fu, what)
+	ev.TransactionTime = p.optTime(t, fT)
+	ev.LastUpdateID = p.reqInt(t, fu)
 	ev.Bids, ev.Asks = p.bids, p.asks
 	if p.err != nil {
 		return p.err
@@ -342,6 +350,7 @@ func (p *Parser) parseFuturesPartial(b []byte, t *table) error {
 // asks}, no symbol) to a snapshot; the symbol comes from the stream name.
 func (p *Parser) parseSpotPartial(b []byte, t *table) error {
 	const what = "partialDepth"
+	p.what = what
 	if err := p.require(t, reqSpotPartial, what); err != nil {
 		return err
 	}
@@ -356,10 +365,10 @@ func (p *Parser) parseSpotPartial(b []byte, t *table) error {
 	ev.Exchange = p.exchange
 	ev.ReceiveTime = p.recv
 	ev.Symbol = f.Stream.Symbol
-	ev.EventTime = p.optTime(b, t, fE)
+	ev.EventTime = p.optTime(t, fE)
 	ev.Source = market.SnapshotPartial
-	ev.TransactionTime = p.optTime(b, t, fT)
-	ev.LastUpdateID = p.reqInt(b, t, fLastUpdateID, what)
+	ev.TransactionTime = p.optTime(t, fT)
+	ev.LastUpdateID = p.reqInt(t, fLastUpdateID)
 	ev.Bids, ev.Asks = p.bids, p.asks
 	if p.err != nil {
 		return p.err
@@ -372,32 +381,33 @@ func (p *Parser) parseTicker(b []byte, t *table, kind market.TickerKind) error {
 	if kind == market.TickerMini {
 		what, req, ch = "miniTicker", reqMini, market.ChannelMiniTicker
 	}
+	p.what = what
 	if err := p.require(t, req, what); err != nil {
 		return err
 	}
 	ev := &p.ticker
-	p.header(&ev.Header, b, t, what)
+	p.header(&ev.Header, t)
 	ev.Kind = kind
-	ev.LastPrice = p.reqDec(b, t, fc, what)
-	ev.OpenPrice = p.reqDec(b, t, fo, what)
-	ev.HighPrice = p.reqDec(b, t, fh, what)
-	ev.LowPrice = p.reqDec(b, t, fl, what)
-	ev.Volume = p.reqDec(b, t, fv, what)
-	ev.QuoteVolume = p.reqDec(b, t, fq, what)
+	ev.LastPrice = p.reqDec(t, fc)
+	ev.OpenPrice = p.reqDec(t, fo)
+	ev.HighPrice = p.reqDec(t, fh)
+	ev.LowPrice = p.reqDec(t, fl)
+	ev.Volume = p.reqDec(t, fv)
+	ev.QuoteVolume = p.reqDec(t, fq)
 	if kind == market.TickerFull {
-		ev.PriceChange = p.reqDec(b, t, fp, what)
-		ev.PriceChangePercent = p.reqDec(b, t, fP, what)
-		ev.WeightedAvgPrice = p.reqDec(b, t, fw, what)
-		ev.LastQty = p.reqDec(b, t, fQ, what)
-		ev.BidPrice = p.optDec(b, t, fb, what)
-		ev.BidQty = p.optDec(b, t, fB, what)
-		ev.AskPrice = p.optDec(b, t, fa, what)
-		ev.AskQty = p.optDec(b, t, fA, what)
-		ev.OpenTime = p.reqTime(b, t, fO, what)
-		ev.CloseTime = p.reqTime(b, t, fC, what)
-		ev.FirstTradeID = p.reqInt(b, t, fF, what)
-		ev.LastTradeID = p.reqInt(b, t, fL, what)
-		ev.TradeCount = p.reqInt(b, t, fn, what)
+		ev.PriceChange = p.reqDec(t, fp)
+		ev.PriceChangePercent = p.reqDec(t, fP)
+		ev.WeightedAvgPrice = p.reqDec(t, fw)
+		ev.LastQty = p.reqDec(t, fQ)
+		ev.BidPrice = p.optDec(t, fb)
+		ev.BidQty = p.optDec(t, fB)
+		ev.AskPrice = p.optDec(t, fa)
+		ev.AskQty = p.optDec(t, fA)
+		ev.OpenTime = p.reqTime(t, fO)
+		ev.CloseTime = p.reqTime(t, fC)
+		ev.FirstTradeID = p.reqInt(t, fF)
+		ev.LastTradeID = p.reqInt(t, fL)
+		ev.TradeCount = p.reqInt(t, fn)
 	} else {
 		ev.PriceChange = market.NullDecimal
 		ev.PriceChangePercent = market.NullDecimal
@@ -416,16 +426,17 @@ func (p *Parser) parseTicker(b []byte, t *table, kind market.TickerKind) error {
 
 func (p *Parser) parseMarkPrice(b []byte, t *table) error {
 	const what = "markPrice"
+	p.what = what
 	if err := p.require(t, reqMarkPrice, what); err != nil {
 		return err
 	}
 	ev := &p.markPrice
-	p.header(&ev.Header, b, t, what)
-	ev.MarkPrice = p.reqDec(b, t, fp, what)
-	ev.IndexPrice = p.optDec(b, t, fi, what)
-	ev.EstimatedSettlePrice = p.optDec(b, t, fP, what)
-	ev.FundingRate = p.optDec(b, t, fr, what)
-	ev.NextFundingTime = p.optTime(b, t, fT)
+	p.header(&ev.Header, t)
+	ev.MarkPrice = p.reqDec(t, fp)
+	ev.IndexPrice = p.optDec(t, fi)
+	ev.EstimatedSettlePrice = p.optDec(t, fP)
+	ev.FundingRate = p.optDec(t, fr)
+	ev.NextFundingTime = p.optTime(t, fT)
 	if p.err != nil {
 		return p.err
 	}
@@ -434,6 +445,7 @@ func (p *Parser) parseMarkPrice(b []byte, t *table) error {
 
 func (p *Parser) parseForceOrder(b []byte, t *table) error {
 	const what = "forceOrder"
+	p.what = what
 	if err := p.require(t, reqForceOrder, what); err != nil {
 		return err
 	}
@@ -447,24 +459,24 @@ func (p *Parser) parseForceOrder(b []byte, t *table) error {
 	ev := &p.liquidation
 	ev.Exchange = p.exchange
 	ev.ReceiveTime = p.recv
-	p.symbol(&ev.Symbol, b, o, fs, what)
-	ev.EventTime = p.reqTime(b, t, fE, what)
+	p.symbol(&ev.Symbol, o, fs)
+	ev.EventTime = p.reqTime(t, fE)
 	ev.Side = market.SideUnknown
-	switch string(p.optText(b, o, fS)) {
+	switch string(p.optText(o, fS)) {
 	case "BUY":
 		ev.Side = market.SideBuy
 	case "SELL":
 		ev.Side = market.SideSell
 	}
 	ev.OrderType = market.OrderTypeUnknown
-	switch string(p.optText(b, o, fo)) {
+	switch string(p.optText(o, fo)) {
 	case "LIMIT":
 		ev.OrderType = market.OrderTypeLimit
 	case "MARKET":
 		ev.OrderType = market.OrderTypeMarket
 	}
 	ev.TimeInForce = market.TimeInForceUnknown
-	switch string(p.optText(b, o, ff)) {
+	switch string(p.optText(o, ff)) {
 	case "GTC":
 		ev.TimeInForce = market.TimeInForceGTC
 	case "IOC":
@@ -477,7 +489,7 @@ func (p *Parser) parseForceOrder(b []byte, t *table) error {
 		ev.TimeInForce = market.TimeInForceGTD
 	}
 	ev.Status = market.OrderStatusUnknown
-	switch string(p.optText(b, o, fX)) {
+	switch string(p.optText(o, fX)) {
 	case "NEW":
 		ev.Status = market.OrderStatusNew
 	case "PARTIALLY_FILLED":
@@ -489,12 +501,12 @@ func (p *Parser) parseForceOrder(b []byte, t *table) error {
 	case "EXPIRED":
 		ev.Status = market.OrderStatusExpired
 	}
-	ev.Price = p.reqDec(b, o, fp, what)
-	ev.Quantity = p.reqDec(b, o, fq, what)
-	ev.AveragePrice = p.optDec(b, o, fAp, what)
-	ev.LastFilledQty = p.optDec(b, o, fl, what)
-	ev.FilledQty = p.optDec(b, o, fz, what)
-	ev.TradeTime = p.reqTime(b, o, fT, what)
+	ev.Price = p.reqDec(o, fp)
+	ev.Quantity = p.reqDec(o, fq)
+	ev.AveragePrice = p.optDec(o, fAp)
+	ev.LastFilledQty = p.optDec(o, fl)
+	ev.FilledQty = p.optDec(o, fz)
+	ev.TradeTime = p.reqTime(o, fT)
 	if p.err != nil {
 		return p.err
 	}
@@ -503,43 +515,45 @@ func (p *Parser) parseForceOrder(b []byte, t *table) error {
 
 func (p *Parser) parseIndexPrice(b []byte, t *table) error {
 	const what = "indexPrice"
+	p.what = what
 	if err := p.require(t, reqIndexPrice, what); err != nil {
 		return err
 	}
 	ev := &p.indexPrice
 	ev.Exchange = p.exchange
 	ev.ReceiveTime = p.recv
-	p.symbol(&ev.Symbol, b, t, fi, what)
-	ev.EventTime = p.reqTime(b, t, fE, what)
-	ev.Price = p.reqDec(b, t, fp, what)
+	p.symbol(&ev.Symbol, t, fi)
+	ev.EventTime = p.reqTime(t, fE)
+	ev.Price = p.reqDec(t, fp)
 	if p.err != nil {
 		return p.err
 	}
 	return p.event(source.KindIndexPrice, market.ChannelIndexPrice, what)
 }
 
-// Field getters. Each records the first failure in p.err (the event name
-// and the field make the kind) and returns a zero value, so extraction code
-// reads straight through and checks p.err once.
+// Field getters. They read p.b (the frame) and name p.what (the event) in
+// errors. Each records the first failure in p.err and returns a zero value,
+// so extraction code reads straight through and checks p.err once. The
+// common cases (values decoded while scanning) are small enough to inline.
 
-func (p *Parser) fail(s span, what, field, problem string) {
+func (p *Parser) fail(s *span, field, problem string) {
 	if p.err == nil {
 		if problem == "missing" {
-			p.err = p.malformed(int(s.start), what+": missing "+field)
+			p.err = p.malformed(int(s.start), p.what+": missing "+field)
 			return
 		}
-		p.err = p.malformed(int(s.start), what+": "+field+": "+problem)
+		p.err = p.malformed(int(s.start), p.what+": "+field+": "+problem)
 	}
 }
 
 // text returns a string span's content, decoding escapes into a scratch
 // buffer when needed. Non-strings give nil.
-func (p *Parser) text(b []byte, s span) []byte {
+func (p *Parser) text(s *span) []byte {
 	switch s.kind {
 	case vString:
-		return b[s.start:s.end]
+		return p.b[s.start:s.end]
 	case vStringEsc:
-		out, ok := unescape(p.scratch[:0], b[s.start:s.end])
+		out, ok := unescape(p.scratch[:0], p.b[s.start:s.end])
 		if !ok {
 			return nil
 		}
@@ -548,117 +562,129 @@ func (p *Parser) text(b []byte, s span) []byte {
 	return nil
 }
 
-func (p *Parser) optText(b []byte, t *table, f int) []byte {
+func (p *Parser) optText(t *table, f int) []byte {
 	s, ok := t.get(f)
 	if !ok {
 		return nil
 	}
-	return p.text(b, s)
+	return p.text(s)
 }
 
-func (p *Parser) symbol(dst *market.Symbol, b []byte, t *table, f int, what string) {
+func (p *Parser) symbol(dst *market.Symbol, t *table, f int) {
 	s, ok := t.get(f)
 	if !ok {
-		p.fail(s, what, slotNames[f], "missing")
+		p.fail(s, slotNames[f], "missing")
 		*dst = market.Symbol{}
 		return
 	}
-	v := p.text(b, s)
+	v := p.text(s)
 	if v == nil || !dst.Set(v) {
-		p.fail(s, what, slotNames[f], "invalid symbol")
+		p.fail(s, slotNames[f], "invalid symbol")
 		*dst = market.Symbol{}
 	}
 }
 
-func (p *Parser) reqDec(b []byte, t *table, f int, what string) market.Decimal {
+// reqDec returns the decimal string field f.
+func (p *Parser) reqDec(t *table, f int) market.Decimal {
+	if s := &t.v[f]; s.isDec && t.present&(1<<uint(f)) != 0 {
+		return market.Decimal{Mantissa: s.num, Scale: s.scale}
+	}
+	return p.reqDecSlow(t, f)
+}
+
+func (p *Parser) reqDecSlow(t *table, f int) market.Decimal {
 	s, ok := t.get(f)
 	if !ok {
-		p.fail(s, what, slotNames[f], "missing")
+		p.fail(s, slotNames[f], "missing")
 		return market.NullDecimal
 	}
-	d, ok := p.decimalSpan(b, s)
+	d, ok := p.decimalSpan(p.b, s)
 	if !ok {
-		p.fail(s, what, slotNames[f], "invalid decimal")
+		p.fail(s, slotNames[f], "invalid decimal")
 		return market.NullDecimal
 	}
 	return d
 }
 
 // optDec is reqDec for optional fields: absent, null and "" are NullDecimal.
-func (p *Parser) optDec(b []byte, t *table, f int, what string) market.Decimal {
+func (p *Parser) optDec(t *table, f int) market.Decimal {
+	if s := &t.v[f]; s.isDec && t.present&(1<<uint(f)) != 0 {
+		return market.Decimal{Mantissa: s.num, Scale: s.scale}
+	}
+	return p.optDecSlow(t, f)
+}
+
+func (p *Parser) optDecSlow(t *table, f int) market.Decimal {
 	s, ok := t.get(f)
 	if !ok || (s.kind == vString && s.start == s.end) {
 		return market.NullDecimal
 	}
-	d, ok := p.decimalSpan(b, s)
+	d, ok := p.decimalSpan(p.b, s)
 	if !ok {
-		p.fail(s, what, slotNames[f], "invalid decimal")
+		p.fail(s, slotNames[f], "invalid decimal")
 		return market.NullDecimal
 	}
 	return d
 }
 
-func (p *Parser) reqInt(b []byte, t *table, f int, what string) int64 {
-	s, ok := t.get(f)
-	if !ok {
-		p.fail(s, what, slotNames[f], "missing")
-		return 0
+// reqInt returns the integer field f.
+func (p *Parser) reqInt(t *table, f int) int64 {
+	if s := &t.v[f]; s.isInt && t.present&(1<<uint(f)) != 0 {
+		return s.num
 	}
-	if s.kind != vNumber {
-		p.fail(s, what, slotNames[f], "not a number")
-		return 0
-	}
-	if !s.isInt {
-		p.fail(s, what, slotNames[f], "not an int64")
-		return 0
-	}
-	return s.num
+	return p.reqIntSlow(t, f)
 }
 
-func (p *Parser) optInt(b []byte, t *table, f int, def int64, what string) int64 {
-	if _, ok := t.get(f); !ok {
-		return def
-	}
-	return p.reqInt(b, t, f, what)
-}
-
-func (p *Parser) reqTime(b []byte, t *table, f int, what string) int64 {
-	v := p.reqInt(b, t, f, what)
-	us, ok := p.micros(v)
-	if !ok {
-		p.fail(t.v[f], what, slotNames[f], "time out of range")
-		return 0
-	}
-	return us
-}
-
-// optTime returns 0 for an absent time; a present bad one is an error.
-func (p *Parser) optTime(b []byte, t *table, f int) int64 {
-	if _, ok := t.get(f); !ok {
-		return 0
-	}
-	return p.reqTime(b, t, f, "time")
-}
-
-func (p *Parser) micros(v int64) (int64, bool) {
-	if p.unit == Microsecond {
-		return v, true
-	}
-	if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
-		return 0, false
-	}
-	return v * 1000, true
-}
-
-func (p *Parser) reqBool(b []byte, t *table, f int, what string) bool {
+func (p *Parser) reqIntSlow(t *table, f int) int64 {
 	s, ok := t.get(f)
 	switch {
 	case !ok:
-		p.fail(s, what, slotNames[f], "missing")
+		p.fail(s, slotNames[f], "missing")
+	case s.kind != vNumber:
+		p.fail(s, slotNames[f], "not a number")
+	default:
+		p.fail(s, slotNames[f], "not an int64")
+	}
+	return 0
+}
+
+func (p *Parser) optInt(t *table, f int, def int64) int64 {
+	if _, ok := t.get(f); !ok {
+		return def
+	}
+	return p.reqInt(t, f)
+}
+
+// reqTime returns the time field f in µs.
+func (p *Parser) reqTime(t *table, f int) int64 {
+	v := p.reqInt(t, f)
+	if p.unit == Microsecond {
+		return v
+	}
+	if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+		p.fail(&t.v[f], slotNames[f], "time out of range")
+		return 0
+	}
+	return v * 1000
+}
+
+// optTime returns 0 for an absent time; a present bad one is an error.
+func (p *Parser) optTime(t *table, f int) int64 {
+	if _, ok := t.get(f); !ok {
+		return 0
+	}
+	return p.reqTime(t, f)
+}
+
+func (p *Parser) reqBool(t *table, f int) bool {
+	s, ok := t.get(f)
+	switch {
+	case !ok:
+		p.fail(s, slotNames[f], "missing")
 	case s.kind == vTrue:
 		return true
 	case s.kind != vFalse:
-		p.fail(s, what, slotNames[f], "not a boolean")
+		p.fail(s, slotNames[f], "not a boolean")
 	}
 	return false
 }

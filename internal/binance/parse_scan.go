@@ -125,13 +125,11 @@ type table struct {
 
 func (t *table) has(f int) bool { return t.present&(1<<uint(f)) != 0 }
 
-// get returns the span of f, or ok false when f is absent or null.
-func (t *table) get(f int) (span, bool) {
-	if !t.has(f) {
-		return span{}, false
-	}
-	s := t.v[f]
-	return s, s.kind != vNull
+// get returns the span of f and whether f is present and not null. The
+// pointer is valid (possibly stale) even when f is absent.
+func (t *table) get(f int) (*span, bool) {
+	s := &t.v[f]
+	return s, t.present&(1<<uint(f)) != 0 && s.kind != vNull
 }
 
 func (t *table) set(f int, start, end int, kind uint8) {
@@ -139,14 +137,6 @@ func (t *table) set(f int, start, end int, kind uint8) {
 		return
 	}
 	t.v[f] = span{start: int32(start), end: int32(end), kind: kind}
-	t.present |= 1 << uint(f)
-}
-
-func (t *table) setSpan(f int, s span) {
-	if f < 0 {
-		return
-	}
-	t.v[f] = s
 	t.present |= 1 << uint(f)
 }
 
@@ -266,23 +256,33 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 			}
 		}
 	colon:
-		i = skipWS(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, p.syntax(i, "expected ':'")
+		if i < len(b) && b[i] == ':' {
+			i++
+		} else {
+			i = skipWS(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return i, p.syntax(i, "expected ':'")
+			}
+			i++
 		}
-		i = skipWS(b, i+1)
+		i = skipWS(b, i)
 		if i >= len(b) {
 			return i, p.syntax(i, "expected a value")
+		}
+		// Scalars are decoded straight into their slot (or a scratch span
+		// for keys the parser does not use).
+		sp := &p.discard
+		if slot >= 0 {
+			sp = &t.v[slot]
+			t.present |= 1 << uint(slot)
 		}
 		start := i
 		var err error
 		switch c := b[i]; {
 		case c == '"':
-			sp, ok := scanStringValue(b, i)
-			if !ok {
+			if !scanStringValue(b, i, sp) {
 				return i, p.syntax(i, "invalid string")
 			}
-			t.setSpan(slot, sp)
 			i = int(sp.end) + 1
 		case c == '{':
 			switch {
@@ -312,18 +312,16 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 			}
 			t.set(slot, start, i, vArray)
 		case c == '-' || c >= '0' && c <= '9':
-			sp, ok := scanNumberValue(b, i)
-			if !ok {
+			if !scanNumberValue(b, i, sp) {
 				return i, p.syntax(i, "invalid number")
 			}
-			t.setSpan(slot, sp)
 			i = int(sp.end)
 		default:
 			end, kind, ok := scanLiteral(b, i)
 			if !ok {
 				return i, p.syntax(i, "invalid value")
 			}
-			t.set(slot, start, end, kind)
+			*sp = span{start: int32(start), end: int32(end), kind: kind}
 			i = end
 		}
 		i = skipWS(b, i)
@@ -450,7 +448,7 @@ func (p *Parser) decimalAt(b []byte, i int) (market.Decimal, int, bool) {
 	if !ok {
 		return market.Decimal{}, i, false
 	}
-	d, ok := p.decimalSpan(b, span{start: int32(i + 1), end: int32(end - 1), kind: pick(esc, vStringEsc, vString)})
+	d, ok := p.decimalSpan(b, &span{start: int32(i + 1), end: int32(end - 1), kind: pick(esc, vStringEsc, vString)})
 	return d, end, ok
 }
 
@@ -462,7 +460,7 @@ func pick(c bool, a, b uint8) uint8 {
 }
 
 // decimalSpan decodes a string span as a decimal.
-func (p *Parser) decimalSpan(b []byte, s span) (market.Decimal, bool) {
+func (p *Parser) decimalSpan(b []byte, s *span) (market.Decimal, bool) {
 	if s.isDec {
 		return market.Decimal{Mantissa: s.num, Scale: s.scale}, true
 	}
@@ -486,7 +484,7 @@ func (p *Parser) decimalSpan(b []byte, s span) (market.Decimal, bool) {
 // scanStringValue scans the string at b[i] ('"') and returns its span
 // (the content, without quotes). A plain decimal of at most 18 digits is
 // decoded on the way.
-func scanStringValue(b []byte, i int) (span, bool) {
+func scanStringValue(b []byte, i int, sp *span) bool {
 	j := i + 1
 	neg := false
 	if j < len(b) && b[j] == '-' {
@@ -515,33 +513,39 @@ func scanStringValue(b []byte, i int) (span, bool) {
 		}
 		break
 	}
+	sp.start, sp.kind, sp.isInt = int32(i+1), vString, false
 	if j < len(b) && b[j] == '"' {
-		sp := span{start: int32(i + 1), end: int32(j), kind: vString}
+		sp.end = int32(j)
 		if digits > 0 && digits <= 18 {
 			m := int64(u)
 			if neg {
 				m = -m
 			}
 			sp.num, sp.scale, sp.isDec = m, uint8(scale), true
+		} else {
+			sp.isDec = false
 		}
-		return sp, true
+		return true
 	}
+	sp.isDec = false
 	for j < len(b) && strPlain[b[j]] {
 		j++
 	}
 	if j < len(b) && b[j] == '"' {
-		return span{start: int32(i + 1), end: int32(j), kind: vString}, true
+		sp.end = int32(j)
+		return true
 	}
 	end, esc, ok := scanStringEsc(b, i)
 	if !ok {
-		return span{}, false
+		return false
 	}
-	return span{start: int32(i + 1), end: int32(end - 1), kind: pick(esc, vStringEsc, vString)}, true
+	sp.end, sp.kind = int32(end-1), pick(esc, vStringEsc, vString)
+	return true
 }
 
 // scanNumberValue scans the number at b[i], validating the JSON grammar,
 // and decodes it when it is an integer that fits int64.
-func scanNumberValue(b []byte, i int) (span, bool) {
+func scanNumberValue(b []byte, i int, sp *span) bool {
 	j := i
 	neg := false
 	if j < len(b) && b[j] == '-' {
@@ -549,7 +553,7 @@ func scanNumberValue(b []byte, i int) (span, bool) {
 		j++
 	}
 	if j >= len(b) {
-		return span{}, false
+		return false
 	}
 	var u uint64
 	first := j
@@ -566,22 +570,24 @@ func scanNumberValue(b []byte, i int) (span, bool) {
 			j++
 		}
 	default:
-		return span{}, false
+		return false
 	}
-	isInt := j-first <= 19 // 19 digits cannot wrap a uint64
+	sp.start, sp.kind, sp.isInt, sp.isDec = int32(i), vNumber, false, false
 	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
 		end, ok := scanNumber(b, i)
-		return span{start: int32(i), end: int32(end), kind: vNumber}, ok
+		sp.end = int32(end)
+		return ok
 	}
-	sp := span{start: int32(i), end: int32(j), kind: vNumber}
-	switch {
-	case !isInt:
-	case neg && u <= 1<<63:
-		sp.num, sp.isInt = -int64(u), true
-	case !neg && u <= 1<<63-1:
-		sp.num, sp.isInt = int64(u), true
+	sp.end = int32(j)
+	if j-first <= 19 { // 19 digits cannot wrap a uint64
+		switch {
+		case neg && u <= 1<<63:
+			sp.num, sp.isInt = -int64(u), true
+		case !neg && u <= 1<<63-1:
+			sp.num, sp.isInt = int64(u), true
+		}
 	}
-	return sp, true
+	return true
 }
 
 // scanString returns the index after the string starting at b[i] ('"').

@@ -103,7 +103,7 @@ func (c *Client) Depth(ctx context.Context, symbol string, limit int, dst *marke
 func ParseDepthSnapshot(m Market, body []byte, recvTime int64, dst *market.DepthSnapshot) error {
 	p := NewParser(m, ParserOptions{LevelCapacity: 1})
 	p.bids, p.asks = dst.Bids[:0], dst.Asks[:0]
-	p.recv = recvTime
+	p.recv, p.b, p.what = recvTime, body, "depth"
 	i := skipWS(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return p.malformed(i, "depth: not a JSON object")
@@ -125,9 +125,9 @@ func ParseDepthSnapshot(m Market, body []byte, recvTime int64, dst *market.Depth
 	dst.Exchange = m.Exchange()
 	dst.ReceiveTime = recvTime
 	dst.Source = market.SnapshotREST
-	dst.LastUpdateID = p.reqInt(body, t, fLastUpdateID, "depth")
-	dst.EventTime = p.optTime(body, t, fE)
-	dst.TransactionTime = p.optTime(body, t, fT)
+	dst.LastUpdateID = p.reqInt(t, fLastUpdateID)
+	dst.EventTime = p.optTime(t, fE)
+	dst.TransactionTime = p.optTime(t, fT)
 	dst.Bids, dst.Asks = p.bids, p.asks
 	return p.err
 }
