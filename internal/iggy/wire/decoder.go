@@ -115,6 +115,26 @@ func (d *decoder) utf8(b []byte) string {
 	return string(b)
 }
 
+// readAll reads items until the payload is used up or an item fails.
+func readAll[T any](d *decoder, item func(*decoder) T) []T {
+	var out []T
+	for d.err == nil && d.remaining() > 0 {
+		out = append(out, item(d))
+	}
+	return out
+}
+
+// parseList decodes a response that is a bare sequence of items (GetStreams,
+// GetTopics, ...): nil and the error when any item is malformed.
+func parseList[T any](b []byte, item func(*decoder) T) ([]T, error) {
+	d := decoder{b: b}
+	out := readAll(&d, item)
+	if d.err != nil {
+		return nil, d.err
+	}
+	return out, nil
+}
+
 // end checks that the whole payload was consumed. Iggy only logs trailing
 // bytes, so servers may ignore them; client-side response parsers call it to
 // catch layout drift.

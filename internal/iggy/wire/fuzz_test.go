@@ -112,6 +112,10 @@ func FuzzUserHeaders(f *testing.F) {
 
 func FuzzPermissions(f *testing.F) {
 	f.Add(AppendPermissions(nil, &Permissions{Streams: map[uint32]StreamPermissions{1: {Topics: map[uint32]TopicPermissions{2: {ReadTopic: true}}}, 4: {}}}))
+	f.Add(AppendPermissions(nil, &Permissions{Global: GlobalPermissions{true, true, true, true, true, true, true, true, true, true}}))
+	f.Add(AppendPermissions(nil, &Permissions{Streams: map[uint32]StreamPermissions{
+		1: {ReadStream: true, Topics: map[uint32]TopicPermissions{2: {PollMessages: true}, 3: {}}}, 4: {ManageStream: true},
+	}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePermissions(b)
 		if err != nil {

@@ -255,6 +255,20 @@ func TestPollResponseGolden(t *testing.T) {
 	if c := Frame(out[n:]).Checksum(); c != 0xa6df79ec7c61acb7 {
 		t.Fatalf("checksum %x", c)
 	}
+	if sz := Frame(out[n:]).Size(); sz != len(out)-n {
+		t.Fatalf("frame size %d, want %d", sz, len(out)-n)
+	}
+	// In place: reserve the prefix, copy the frame, fill the prefix last,
+	// as a server copying stored frames does.
+	in, start := BeginResponse(nil)
+	head := len(in)
+	in = AppendPollHeader(in, 0, 0, 0)
+	in = append(in, out[n:]...)
+	PutPollHeader(in[head:], 0, 0, 1)
+	FinishResponse(in, start)
+	if !bytes.Equal(in, frame) {
+		t.Fatalf("in-place bytes\n got %x\nwant %x", in, frame)
+	}
 	var p PolledMessages
 	if err := ParsePolledMessages(frame[8:], &p); err != nil {
 		t.Fatal(err)

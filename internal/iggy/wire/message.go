@@ -92,6 +92,13 @@ func (f Frame) UserHeadersLength() uint32 {
 func (f Frame) PayloadLength() uint32 { return binary.LittleEndian.Uint32(f[offPayloadLen:]) }
 func (f Frame) Reserved() uint64      { return binary.LittleEndian.Uint64(f[offReserved:]) }
 
+// Size is the length of the whole frame as its header declares it: 64 bytes
+// plus payload plus user headers. It lets a reader walk frames laid end to
+// end (a poll response, a stored segment) without parsing them.
+func (f Frame) Size() int {
+	return MessageHeaderSize + int(f.PayloadLength()) + int(f.UserHeadersLength())
+}
+
 // Payload returns the payload view.
 func (f Frame) Payload() []byte {
 	n := int(f.PayloadLength())

@@ -15,6 +15,17 @@ func AppendPollHeader(dst []byte, partitionID uint32, currentOffset uint64, coun
 	return appendU32(dst, count)
 }
 
+// PutPollHeader writes the PollMessages response prefix into b[:16]. A
+// server that copies stored frames straight into its response buffer
+// reserves the prefix first (AppendPollHeader with zeros) and fills it in
+// once it knows how many frames it copied.
+func PutPollHeader(b []byte, partitionID uint32, currentOffset uint64, count uint32) {
+	_ = b[PollHeaderSize-1]
+	binary.LittleEndian.PutUint32(b, partitionID)
+	binary.LittleEndian.PutUint64(b[4:], currentOffset)
+	binary.LittleEndian.PutUint32(b[12:], count)
+}
+
 // PolledMessages is a decoded PollMessages response. Messages are views
 // into the response buffer: valid until the buffer is reused. Use
 // Message.Clone to keep one.

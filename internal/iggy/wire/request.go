@@ -43,6 +43,13 @@ func (r *GetClient) Decode(p []byte) error {
 	return d.err
 }
 
+// decodeID decodes a payload that is a single identifier.
+func decodeID(p []byte, id *Identifier) error {
+	d := decoder{b: p}
+	*id = d.identifier()
+	return d.err
+}
+
 // Streams.
 
 // GetStream asks for a stream and its topics.
@@ -52,11 +59,7 @@ func (r *GetStream) Command() Command { return CmdGetStream }
 func (r *GetStream) AppendPayload(dst []byte) ([]byte, error) {
 	return AppendIdentifier(dst, r.Stream)
 }
-func (r *GetStream) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.Stream = d.identifier()
-	return d.err
-}
+func (r *GetStream) Decode(p []byte) error { return decodeID(p, &r.Stream) }
 
 // DeleteStream deletes a stream and everything in it.
 type DeleteStream struct{ Stream Identifier }
@@ -65,11 +68,7 @@ func (r *DeleteStream) Command() Command { return CmdDeleteStream }
 func (r *DeleteStream) AppendPayload(dst []byte) ([]byte, error) {
 	return AppendIdentifier(dst, r.Stream)
 }
-func (r *DeleteStream) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.Stream = d.identifier()
-	return d.err
-}
+func (r *DeleteStream) Decode(p []byte) error { return decodeID(p, &r.Stream) }
 
 // PurgeStream deletes every message of a stream, keeping its topics.
 type PurgeStream struct{ Stream Identifier }
@@ -78,11 +77,7 @@ func (r *PurgeStream) Command() Command { return CmdPurgeStream }
 func (r *PurgeStream) AppendPayload(dst []byte) ([]byte, error) {
 	return AppendIdentifier(dst, r.Stream)
 }
-func (r *PurgeStream) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.Stream = d.identifier()
-	return d.err
-}
+func (r *PurgeStream) Decode(p []byte) error { return decodeID(p, &r.Stream) }
 
 // CreateStream creates a stream; the server assigns the id.
 type CreateStream struct{ Name string }
@@ -143,38 +138,31 @@ func (t *TopicRef) read(d *decoder) {
 	t.Topic = d.identifier()
 }
 
+// AppendPayload appends the two identifiers; requests whose payload is just
+// a TopicRef embed it and only add Command.
+func (t *TopicRef) AppendPayload(dst []byte) ([]byte, error) { return t.append(dst) }
+
+// Decode reads the two identifiers.
+func (t *TopicRef) Decode(p []byte) error {
+	d := decoder{b: p}
+	t.read(&d)
+	return d.err
+}
+
 // GetTopic asks for a topic and its partitions.
 type GetTopic struct{ TopicRef }
 
-func (r *GetTopic) Command() Command                         { return CmdGetTopic }
-func (r *GetTopic) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
-func (r *GetTopic) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.read(&d)
-	return d.err
-}
+func (r *GetTopic) Command() Command { return CmdGetTopic }
 
 // DeleteTopic deletes a topic.
 type DeleteTopic struct{ TopicRef }
 
-func (r *DeleteTopic) Command() Command                         { return CmdDeleteTopic }
-func (r *DeleteTopic) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
-func (r *DeleteTopic) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.read(&d)
-	return d.err
-}
+func (r *DeleteTopic) Command() Command { return CmdDeleteTopic }
 
 // PurgeTopic deletes every message of a topic.
 type PurgeTopic struct{ TopicRef }
 
-func (r *PurgeTopic) Command() Command                         { return CmdPurgeTopic }
-func (r *PurgeTopic) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
-func (r *PurgeTopic) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.read(&d)
-	return d.err
-}
+func (r *PurgeTopic) Command() Command { return CmdPurgeTopic }
 
 // GetTopics lists the topics of a stream.
 type GetTopics struct{ Stream Identifier }
@@ -183,11 +171,7 @@ func (r *GetTopics) Command() Command { return CmdGetTopics }
 func (r *GetTopics) AppendPayload(dst []byte) ([]byte, error) {
 	return AppendIdentifier(dst, r.Stream)
 }
-func (r *GetTopics) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.Stream = d.identifier()
-	return d.err
-}
+func (r *GetTopics) Decode(p []byte) error { return decodeID(p, &r.Stream) }
 
 // Compression algorithms of a topic.
 const (
@@ -475,27 +459,26 @@ func (r *ConsumerOffsetRef) read(d *decoder) {
 	r.Partition = d.optPartition()
 }
 
-// GetConsumerOffset asks for a consumer's stored offset.
-type GetConsumerOffset struct{ ConsumerOffsetRef }
+// AppendPayload appends the reference; GetConsumerOffset and
+// DeleteConsumerOffset embed it and only add Command.
+func (r *ConsumerOffsetRef) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
 
-func (r *GetConsumerOffset) Command() Command                         { return CmdGetConsumerOffset }
-func (r *GetConsumerOffset) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
-func (r *GetConsumerOffset) Decode(p []byte) error {
+// Decode reads the reference.
+func (r *ConsumerOffsetRef) Decode(p []byte) error {
 	d := decoder{b: p}
 	r.read(&d)
 	return d.err
 }
+
+// GetConsumerOffset asks for a consumer's stored offset.
+type GetConsumerOffset struct{ ConsumerOffsetRef }
+
+func (r *GetConsumerOffset) Command() Command { return CmdGetConsumerOffset }
 
 // DeleteConsumerOffset forgets a consumer's stored offset.
 type DeleteConsumerOffset struct{ ConsumerOffsetRef }
 
-func (r *DeleteConsumerOffset) Command() Command                         { return CmdDeleteConsumerOffset }
-func (r *DeleteConsumerOffset) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
-func (r *DeleteConsumerOffset) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.read(&d)
-	return d.err
-}
+func (r *DeleteConsumerOffset) Command() Command { return CmdDeleteConsumerOffset }
 
 // StoreConsumerOffset stores Offset as a consumer's position.
 type StoreConsumerOffset struct {
@@ -537,60 +520,41 @@ func (g *GroupRef) readGroup(d *decoder) {
 	g.Group = d.identifier()
 }
 
+// AppendPayload appends the three identifiers; the group requests without
+// other fields embed GroupRef and only add Command.
+func (g *GroupRef) AppendPayload(dst []byte) ([]byte, error) { return g.appendGroup(dst) }
+
+// Decode reads the three identifiers.
+func (g *GroupRef) Decode(p []byte) error {
+	d := decoder{b: p}
+	g.readGroup(&d)
+	return d.err
+}
+
 // GetConsumerGroup asks for a group and its members.
 type GetConsumerGroup struct{ GroupRef }
 
-func (r *GetConsumerGroup) Command() Command                         { return CmdGetConsumerGroup }
-func (r *GetConsumerGroup) AppendPayload(dst []byte) ([]byte, error) { return r.appendGroup(dst) }
-func (r *GetConsumerGroup) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.readGroup(&d)
-	return d.err
-}
+func (r *GetConsumerGroup) Command() Command { return CmdGetConsumerGroup }
 
 // DeleteConsumerGroup deletes a group.
 type DeleteConsumerGroup struct{ GroupRef }
 
-func (r *DeleteConsumerGroup) Command() Command                         { return CmdDeleteConsumerGroup }
-func (r *DeleteConsumerGroup) AppendPayload(dst []byte) ([]byte, error) { return r.appendGroup(dst) }
-func (r *DeleteConsumerGroup) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.readGroup(&d)
-	return d.err
-}
+func (r *DeleteConsumerGroup) Command() Command { return CmdDeleteConsumerGroup }
 
 // JoinConsumerGroup makes the session a member of the group.
 type JoinConsumerGroup struct{ GroupRef }
 
-func (r *JoinConsumerGroup) Command() Command                         { return CmdJoinConsumerGroup }
-func (r *JoinConsumerGroup) AppendPayload(dst []byte) ([]byte, error) { return r.appendGroup(dst) }
-func (r *JoinConsumerGroup) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.readGroup(&d)
-	return d.err
-}
+func (r *JoinConsumerGroup) Command() Command { return CmdJoinConsumerGroup }
 
 // LeaveConsumerGroup removes the session from the group.
 type LeaveConsumerGroup struct{ GroupRef }
 
-func (r *LeaveConsumerGroup) Command() Command                         { return CmdLeaveConsumerGroup }
-func (r *LeaveConsumerGroup) AppendPayload(dst []byte) ([]byte, error) { return r.appendGroup(dst) }
-func (r *LeaveConsumerGroup) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.readGroup(&d)
-	return d.err
-}
+func (r *LeaveConsumerGroup) Command() Command { return CmdLeaveConsumerGroup }
 
 // GetConsumerGroups lists a topic's groups.
 type GetConsumerGroups struct{ TopicRef }
 
-func (r *GetConsumerGroups) Command() Command                         { return CmdGetConsumerGroups }
-func (r *GetConsumerGroups) AppendPayload(dst []byte) ([]byte, error) { return r.append(dst) }
-func (r *GetConsumerGroups) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.read(&d)
-	return d.err
-}
+func (r *GetConsumerGroups) Command() Command { return CmdGetConsumerGroups }
 
 // CreateConsumerGroup creates a group; the server assigns the id.
 type CreateConsumerGroup struct {

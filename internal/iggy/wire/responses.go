@@ -45,17 +45,7 @@ func ParseStream(b []byte) (Stream, error) {
 }
 
 // ParseStreams decodes a GetStreams response.
-func ParseStreams(b []byte) ([]Stream, error) {
-	d := decoder{b: b}
-	var out []Stream
-	for d.err == nil && d.remaining() > 0 {
-		out = append(out, d.stream())
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return out, nil
-}
+func ParseStreams(b []byte) ([]Stream, error) { return parseList(b, (*decoder).stream) }
 
 // StreamDetails is the GetStream response: the stream and its topics.
 type StreamDetails struct {
@@ -77,9 +67,7 @@ func (s *StreamDetails) AppendTo(dst []byte) []byte {
 func ParseStreamDetails(b []byte) (StreamDetails, error) {
 	d := decoder{b: b}
 	s := StreamDetails{Stream: d.stream()}
-	for d.err == nil && d.remaining() > 0 {
-		s.Topics = append(s.Topics, d.topic())
-	}
+	s.Topics = readAll(&d, (*decoder).topic)
 	if d.err != nil {
 		return StreamDetails{}, d.err
 	}
@@ -131,17 +119,7 @@ func (d *decoder) topic() Topic {
 }
 
 // ParseTopics decodes a GetTopics response.
-func ParseTopics(b []byte) ([]Topic, error) {
-	d := decoder{b: b}
-	var out []Topic
-	for d.err == nil && d.remaining() > 0 {
-		out = append(out, d.topic())
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return out, nil
-}
+func ParseTopics(b []byte) ([]Topic, error) { return parseList(b, (*decoder).topic) }
 
 // TopicDetails is the GetTopic and CreateTopic response: the topic and its
 // partitions.
@@ -163,9 +141,7 @@ func (t *TopicDetails) AppendTo(dst []byte) []byte {
 func ParseTopicDetails(b []byte) (TopicDetails, error) {
 	d := decoder{b: b}
 	t := TopicDetails{Topic: d.topic()}
-	for d.err == nil && d.remaining() > 0 {
-		t.Partitions = append(t.Partitions, d.partition())
-	}
+	t.Partitions = readAll(&d, (*decoder).partition)
 	if d.err != nil {
 		return TopicDetails{}, d.err
 	}
@@ -230,15 +206,7 @@ func (d *decoder) group() ConsumerGroupInfo {
 
 // ParseConsumerGroups decodes a GetConsumerGroups response.
 func ParseConsumerGroups(b []byte) ([]ConsumerGroupInfo, error) {
-	d := decoder{b: b}
-	var out []ConsumerGroupInfo
-	for d.err == nil && d.remaining() > 0 {
-		out = append(out, d.group())
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return out, nil
+	return parseList(b, (*decoder).group)
 }
 
 // ConsumerGroupMember is a member and the partitions assigned to it.
@@ -350,17 +318,7 @@ func (d *decoder) clientInfo() ClientInfo {
 }
 
 // ParseClients decodes a GetClients response.
-func ParseClients(b []byte) ([]ClientInfo, error) {
-	d := decoder{b: b}
-	var out []ClientInfo
-	for d.err == nil && d.remaining() > 0 {
-		out = append(out, d.clientInfo())
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return out, nil
-}
+func ParseClients(b []byte) ([]ClientInfo, error) { return parseList(b, (*decoder).clientInfo) }
 
 // ClientGroup is a consumer group a client session has joined.
 type ClientGroup struct {

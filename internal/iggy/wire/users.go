@@ -47,45 +47,46 @@ func validPassword(s string) error {
 
 // GlobalPermissions are the server-wide rights of a user.
 type GlobalPermissions struct {
-	ManageServers bool
-	ReadServers   bool
-	ManageUsers   bool
-	ReadUsers     bool
-	ManageStreams bool
-	ReadStreams   bool
-	ManageTopics  bool
-	ReadTopics    bool
-	PollMessages  bool
-	SendMessages  bool
+	ManageServers bool `json:"manage_servers"`
+	ReadServers   bool `json:"read_servers"`
+	ManageUsers   bool `json:"manage_users"`
+	ReadUsers     bool `json:"read_users"`
+	ManageStreams bool `json:"manage_streams"`
+	ReadStreams   bool `json:"read_streams"`
+	ManageTopics  bool `json:"manage_topics"`
+	ReadTopics    bool `json:"read_topics"`
+	PollMessages  bool `json:"poll_messages"`
+	SendMessages  bool `json:"send_messages"`
 }
 
 // StreamPermissions are a user's rights on one stream and its topics.
 type StreamPermissions struct {
-	ManageStream bool
-	ReadStream   bool
-	ManageTopics bool
-	ReadTopics   bool
-	PollMessages bool
-	SendMessages bool
-	Topics       map[uint32]TopicPermissions
+	ManageStream bool                        `json:"manage_stream"`
+	ReadStream   bool                        `json:"read_stream"`
+	ManageTopics bool                        `json:"manage_topics"`
+	ReadTopics   bool                        `json:"read_topics"`
+	PollMessages bool                        `json:"poll_messages"`
+	SendMessages bool                        `json:"send_messages"`
+	Topics       map[uint32]TopicPermissions `json:"topics,omitempty"`
 }
 
 // TopicPermissions are a user's rights on one topic.
 type TopicPermissions struct {
-	ManageTopic  bool
-	ReadTopic    bool
-	PollMessages bool
-	SendMessages bool
+	ManageTopic  bool `json:"manage_topic"`
+	ReadTopic    bool `json:"read_topic"`
+	PollMessages bool `json:"poll_messages"`
+	SendMessages bool `json:"send_messages"`
 }
 
 // Permissions is a user's full permission set. On the wire: ten global
 // flags, then a has-streams byte and, per stream, id u32 · six flags ·
 // has-topics byte · (per topic: id u32 · four flags · has-more byte) ·
 // has-more byte. Streams and topics are written in id order so encodings
-// are deterministic.
+// are deterministic. The JSON names are Iggy's field names; the embedded
+// server stores permissions in its metadata in this form.
 type Permissions struct {
-	Global  GlobalPermissions
-	Streams map[uint32]StreamPermissions
+	Global  GlobalPermissions            `json:"global"`
+	Streams map[uint32]StreamPermissions `json:"streams,omitempty"`
 }
 
 // AppendPermissions appends p's encoding.
@@ -218,11 +219,7 @@ func (r *GetUser) Command() Command { return CmdGetUser }
 func (r *GetUser) AppendPayload(dst []byte) ([]byte, error) {
 	return AppendIdentifier(dst, r.User)
 }
-func (r *GetUser) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.User = d.identifier()
-	return d.err
-}
+func (r *GetUser) Decode(p []byte) error { return decodeID(p, &r.User) }
 
 // DeleteUser deletes a user.
 type DeleteUser struct{ User Identifier }
@@ -231,11 +228,7 @@ func (r *DeleteUser) Command() Command { return CmdDeleteUser }
 func (r *DeleteUser) AppendPayload(dst []byte) ([]byte, error) {
 	return AppendIdentifier(dst, r.User)
 }
-func (r *DeleteUser) Decode(p []byte) error {
-	d := decoder{b: p}
-	r.User = d.identifier()
-	return d.err
-}
+func (r *DeleteUser) Decode(p []byte) error { return decodeID(p, &r.User) }
 
 // CreateUser creates a user: Name(username) · u8 password · status u8 ·
 // optional permissions.
@@ -540,14 +533,7 @@ func (d *decoder) userInfo() UserInfo {
 }
 
 // ParseUsers decodes a GetUsers response.
-func ParseUsers(b []byte) ([]UserInfo, error) {
-	d := decoder{b: b}
-	var out []UserInfo
-	for d.err == nil && d.remaining() > 0 {
-		out = append(out, d.userInfo())
-	}
-	return out, d.err
-}
+func ParseUsers(b []byte) ([]UserInfo, error) { return parseList(b, (*decoder).userInfo) }
 
 // UserDetails is the GetUser and CreateUser response: UserInfo then
 // has_permissions u8 and, when set, permissions_length u32 · permissions.
@@ -627,16 +613,7 @@ func (t *AccessTokenInfo) AppendTo(dst []byte) []byte {
 
 // ParseAccessTokens decodes a GetAccessTokens response.
 func ParseAccessTokens(b []byte) ([]AccessTokenInfo, error) {
-	d := decoder{b: b}
-	var out []AccessTokenInfo
-	for d.err == nil && d.remaining() > 0 {
-		var t AccessTokenInfo
-		t.Name = d.str8()
-		t.ExpiryAt = d.u64()
-		out = append(out, t)
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return out, nil
+	return parseList(b, func(d *decoder) AccessTokenInfo {
+		return AccessTokenInfo{Name: d.str8(), ExpiryAt: d.u64()}
+	})
 }
