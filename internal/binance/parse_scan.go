@@ -140,6 +140,21 @@ func (t *table) set(f int, start, end int, kind uint8) {
 	t.present |= 1 << uint(f)
 }
 
+// letterSlot is the slot of each one-letter key (-1: not a letter).
+var letterSlot = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = int8(c - 'a')
+		case c >= 'A' && c <= 'Z':
+			t[c] = int8(26 + c - 'A')
+		default:
+			t[c] = -1
+		}
+	}
+	return t
+}()
+
 // strPlain marks the bytes a JSON string holds without escaping: not '"',
 // not '\\' and not a control character.
 var strPlain = func() (t [256]bool) {
@@ -228,7 +243,7 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 		ks := i + 1
 		slot := -1
 		if i+2 < len(b) && b[i+2] == '"' && strPlain[b[i+1]] {
-			slot = slotOf(b[ks : ks+1])
+			slot = int(letterSlot[b[i+1]])
 			i += 3
 			goto colon
 		}
