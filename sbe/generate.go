@@ -7,8 +7,8 @@
 // the result; CI fails when the committed code differs from a fresh run.
 package sbe
 
-//go:generate go run ./sbegen -schema ims.xml -out imssbe -name ims
-//go:generate go run ./sbegen -schema stream_1_0.xml -out binancesbe -name binance-stream -unit utcTimestampUs=us -exponent-attr https://developers.binance.com/docs/binance-spot-api-docs:exponent
+//go:generate go run ./sbegen -schema ims.xml -out imssbe -name ims -doc ../docs/sbe-ims.md
+//go:generate go run ./sbegen -schema stream_1_0.xml -out binancesbe -name binance-stream -unit utcTimestampUs=us -exponent-attr https://developers.binance.com/docs/binance-spot-api-docs:exponent -doc ../docs/sbe-binance-stream.md
 
 // Test schemas that exercise the generator's features beyond the two above.
 //go:generate go run ./sbegen -schema sbegen/testdata/full.xml -out internal/fullsbe

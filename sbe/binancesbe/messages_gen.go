@@ -16,7 +16,8 @@ const TradesStreamEventBlockLength = 18
 
 // TradesStreamEvent is a flyweight over the TradesStreamEvent message (template 10000, 18-byte root block).
 type TradesStreamEvent struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	tradesOff                        int
@@ -28,9 +29,9 @@ func (m *TradesStreamEvent) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 18 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 18
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 18, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+18 : offset+18]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+18, 18, SchemaVersion
 	m.tradesOff = -1
 	m.symbolOff = -1
 	return nil
@@ -42,9 +43,10 @@ func (m *TradesStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127100012)
-	start, end := offset+HeaderLength, offset+HeaderLength+18
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 18, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+18 : start+18]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+18, 18, SchemaVersion
 	m.tradesOff = -1
 	m.symbolOff = -1
 	return nil
@@ -66,7 +68,7 @@ func (m *TradesStreamEvent) WrapForDecode(buf []byte, offset int, actingBlockLen
 		return sbert.Truncated(`TradesStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.tradesOff = pos
 	if pos, err = walkTradesStreamEventTrades(buf, pos, actingVersion); err != nil {
@@ -166,7 +168,7 @@ func (m *TradesStreamEvent) Trades() TradesStreamEventTrades {
 }
 
 // TradesCount writes the trades group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *TradesStreamEvent) TradesCount(n int) (TradesStreamEventTrades, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 2147483647 {
@@ -179,8 +181,8 @@ func (m *TradesStreamEvent) TradesCount(n int) (TradesStreamEventTrades, error) 
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 25)
 	binary.LittleEndian.PutUint32(m.buf[p+2:p+2+4], uint32(n))
 	m.tradesOff = p
-	*lim = p + 6
-	it := TradesStreamEventTrades{buf: m.buf, limit: lim, blockLength: 25, count: n, index: -1, next: p + 6, actingVersion: m.actingVersion}
+	*lim = p + 6 + n*25
+	it := TradesStreamEventTrades{buf: m.buf, writing: true, blockLength: 25, count: n, index: -1, next: p + 6, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -280,8 +282,9 @@ const TradesStreamEventTradesBlockLength = 25
 
 // TradesStreamEventTrades iterates over the trades group of TradesStreamEvent (decoding) or writes its entries (encoding).
 type TradesStreamEventTrades struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[25]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -316,15 +319,12 @@ func (g TradesStreamEventTrades) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *TradesStreamEventTrades) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 25 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[25]byte)(g.buf[p : p+25])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
@@ -421,7 +421,8 @@ const BestBidAskStreamEventBlockLength = 50
 
 // BestBidAskStreamEvent is a flyweight over the BestBidAskStreamEvent message (template 10001, 50-byte root block).
 type BestBidAskStreamEvent struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	symbolOff                        int
@@ -432,9 +433,9 @@ func (m *BestBidAskStreamEvent) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 50 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 50
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 50, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+50 : offset+50]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+50, 50, SchemaVersion
 	m.symbolOff = -1
 	return nil
 }
@@ -445,9 +446,10 @@ func (m *BestBidAskStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127110032)
-	start, end := offset+HeaderLength, offset+HeaderLength+50
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 50, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+50 : start+50]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+50, 50, SchemaVersion
 	m.symbolOff = -1
 	return nil
 }
@@ -467,7 +469,7 @@ func (m *BestBidAskStreamEvent) WrapForDecode(buf []byte, offset int, actingBloc
 		return sbert.Truncated(`BestBidAskStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	{
 		m.symbolOff = pos
 		if len(buf)-pos < 1 {
@@ -696,7 +698,8 @@ const DepthSnapshotStreamEventBlockLength = 18
 
 // DepthSnapshotStreamEvent is a flyweight over the DepthSnapshotStreamEvent message (template 10002, 18-byte root block).
 type DepthSnapshotStreamEvent struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -709,9 +712,9 @@ func (m *DepthSnapshotStreamEvent) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 18 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 18
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 18, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+18 : offset+18]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+18, 18, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	m.symbolOff = -1
@@ -724,9 +727,10 @@ func (m *DepthSnapshotStreamEvent) WrapAndApplyHeader(buf []byte, offset int) er
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127120012)
-	start, end := offset+HeaderLength, offset+HeaderLength+18
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 18, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+18 : start+18]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+18, 18, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	m.symbolOff = -1
@@ -750,7 +754,7 @@ func (m *DepthSnapshotStreamEvent) WrapForDecode(buf []byte, offset int, actingB
 		return sbert.Truncated(`DepthSnapshotStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthSnapshotStreamEventBids(buf, pos, actingVersion); err != nil {
@@ -854,7 +858,7 @@ func (m *DepthSnapshotStreamEvent) Bids() DepthSnapshotStreamEventBids {
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthSnapshotStreamEvent) BidsCount(n int) (DepthSnapshotStreamEventBids, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -867,8 +871,8 @@ func (m *DepthSnapshotStreamEvent) BidsCount(n int) (DepthSnapshotStreamEventBid
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
-	*lim = p + 4
-	it := DepthSnapshotStreamEventBids{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*16
+	it := DepthSnapshotStreamEventBids{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -889,7 +893,7 @@ func (m *DepthSnapshotStreamEvent) Asks() DepthSnapshotStreamEventAsks {
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthSnapshotStreamEvent) AsksCount(n int) (DepthSnapshotStreamEventAsks, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -902,8 +906,8 @@ func (m *DepthSnapshotStreamEvent) AsksCount(n int) (DepthSnapshotStreamEventAsk
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
-	*lim = p + 4
-	it := DepthSnapshotStreamEventAsks{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*16
+	it := DepthSnapshotStreamEventAsks{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -1007,8 +1011,9 @@ const DepthSnapshotStreamEventBidsBlockLength = 16
 
 // DepthSnapshotStreamEventBids iterates over the bids group of DepthSnapshotStreamEvent (decoding) or writes its entries (encoding).
 type DepthSnapshotStreamEventBids struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[16]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -1043,15 +1048,12 @@ func (g DepthSnapshotStreamEventBids) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotStreamEventBids) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[16]byte)(g.buf[p : p+16])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
@@ -1112,8 +1114,9 @@ const DepthSnapshotStreamEventAsksBlockLength = 16
 
 // DepthSnapshotStreamEventAsks iterates over the asks group of DepthSnapshotStreamEvent (decoding) or writes its entries (encoding).
 type DepthSnapshotStreamEventAsks struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[16]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -1148,15 +1151,12 @@ func (g DepthSnapshotStreamEventAsks) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotStreamEventAsks) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[16]byte)(g.buf[p : p+16])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
@@ -1220,7 +1220,8 @@ const DepthDiffStreamEventBlockLength = 26
 
 // DepthDiffStreamEvent is a flyweight over the DepthDiffStreamEvent message (template 10003, 26-byte root block).
 type DepthDiffStreamEvent struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -1233,9 +1234,9 @@ func (m *DepthDiffStreamEvent) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 26 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 26
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 26, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+26 : offset+26]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+26, 26, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	m.symbolOff = -1
@@ -1248,9 +1249,10 @@ func (m *DepthDiffStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error 
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000000012713001a)
-	start, end := offset+HeaderLength, offset+HeaderLength+26
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 26, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+26 : start+26]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+26, 26, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	m.symbolOff = -1
@@ -1274,7 +1276,7 @@ func (m *DepthDiffStreamEvent) WrapForDecode(buf []byte, offset int, actingBlock
 		return sbert.Truncated(`DepthDiffStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthDiffStreamEventBids(buf, pos, actingVersion); err != nil {
@@ -1388,7 +1390,7 @@ func (m *DepthDiffStreamEvent) Bids() DepthDiffStreamEventBids {
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthDiffStreamEvent) BidsCount(n int) (DepthDiffStreamEventBids, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -1401,8 +1403,8 @@ func (m *DepthDiffStreamEvent) BidsCount(n int) (DepthDiffStreamEventBids, error
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
-	*lim = p + 4
-	it := DepthDiffStreamEventBids{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*16
+	it := DepthDiffStreamEventBids{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -1423,7 +1425,7 @@ func (m *DepthDiffStreamEvent) Asks() DepthDiffStreamEventAsks {
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthDiffStreamEvent) AsksCount(n int) (DepthDiffStreamEventAsks, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -1436,8 +1438,8 @@ func (m *DepthDiffStreamEvent) AsksCount(n int) (DepthDiffStreamEventAsks, error
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
-	*lim = p + 4
-	it := DepthDiffStreamEventAsks{buf: m.buf, limit: lim, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*16
+	it := DepthDiffStreamEventAsks{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -1545,8 +1547,9 @@ const DepthDiffStreamEventBidsBlockLength = 16
 
 // DepthDiffStreamEventBids iterates over the bids group of DepthDiffStreamEvent (decoding) or writes its entries (encoding).
 type DepthDiffStreamEventBids struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[16]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -1581,15 +1584,12 @@ func (g DepthDiffStreamEventBids) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthDiffStreamEventBids) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[16]byte)(g.buf[p : p+16])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
@@ -1650,8 +1650,9 @@ const DepthDiffStreamEventAsksBlockLength = 16
 
 // DepthDiffStreamEventAsks iterates over the asks group of DepthDiffStreamEvent (decoding) or writes its entries (encoding).
 type DepthDiffStreamEventAsks struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[16]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -1686,15 +1687,12 @@ func (g DepthDiffStreamEventAsks) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthDiffStreamEventAsks) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[16]byte)(g.buf[p : p+16])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 

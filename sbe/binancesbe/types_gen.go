@@ -10,7 +10,7 @@ import (
 
 // MessageHeader is a flyweight over the messageHeader composite (8 bytes).
 // Template ID and length of message root
-type MessageHeader struct{ b []byte }
+type MessageHeader struct{ b *[8]byte }
 
 // MessageHeaderEncodedLength is the encoded size of messageHeader in bytes.
 const MessageHeaderEncodedLength = 8
@@ -20,7 +20,7 @@ func (c *MessageHeader) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 8 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+8 : offset+8]
+	c.b = (*[8]byte)(buf[offset : offset+8])
 	return nil
 }
 
@@ -84,7 +84,7 @@ func (c MessageHeader) AppendText(dst []byte) []byte {
 
 // GroupSizeEncoding is a flyweight over the groupSizeEncoding composite (6 bytes).
 // Repeating group dimensions.
-type GroupSizeEncoding struct{ b []byte }
+type GroupSizeEncoding struct{ b *[6]byte }
 
 // GroupSizeEncodingEncodedLength is the encoded size of groupSizeEncoding in bytes.
 const GroupSizeEncodingEncodedLength = 6
@@ -94,7 +94,7 @@ func (c *GroupSizeEncoding) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 6 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+6 : offset+6]
+	c.b = (*[6]byte)(buf[offset : offset+6])
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (c GroupSizeEncoding) AppendText(dst []byte) []byte {
 
 // GroupSize16Encoding is a flyweight over the groupSize16Encoding composite (4 bytes).
 // Repeating group dimensions.
-type GroupSize16Encoding struct{ b []byte }
+type GroupSize16Encoding struct{ b *[4]byte }
 
 // GroupSize16EncodingEncodedLength is the encoded size of groupSize16Encoding in bytes.
 const GroupSize16EncodingEncodedLength = 4
@@ -144,7 +144,7 @@ func (c *GroupSize16Encoding) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+4 : offset+4]
+	c.b = (*[4]byte)(buf[offset : offset+4])
 	return nil
 }
 

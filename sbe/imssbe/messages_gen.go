@@ -16,7 +16,8 @@ const ClientLoginBlockLength = 4
 
 // ClientLogin is a flyweight over the ClientLogin message (template 101, 4-byte root block).
 type ClientLogin struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[4]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -26,9 +27,9 @@ func (m *ClientLogin) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 4
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 4, SchemaVersion
+	m.buf = buf
+	m.block = (*[4]byte)(buf[offset : offset+4])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+4, 4, SchemaVersion
 	return nil
 }
 
@@ -38,9 +39,10 @@ func (m *ClientLogin) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100650004)
-	start, end := offset+HeaderLength, offset+HeaderLength+4
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 4, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[4]byte)(buf[start : start+4])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+4, 4, SchemaVersion
 	return nil
 }
 
@@ -58,7 +60,7 @@ func (m *ClientLogin) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 		return sbert.Truncated(`ClientLogin`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[4]byte)(buf[offset : offset+4])
 	m.limit = pos
 	return nil
 }
@@ -80,7 +82,8 @@ func (m *ClientLogin) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`ClientLogin`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[4]byte)(buf[start : start+4])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -149,7 +152,8 @@ const ClientLogoutBlockLength = 4
 
 // ClientLogout is a flyweight over the ClientLogout message (template 102, 4-byte root block).
 type ClientLogout struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[4]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -159,9 +163,9 @@ func (m *ClientLogout) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 4
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 4, SchemaVersion
+	m.buf = buf
+	m.block = (*[4]byte)(buf[offset : offset+4])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+4, 4, SchemaVersion
 	return nil
 }
 
@@ -171,9 +175,10 @@ func (m *ClientLogout) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100660004)
-	start, end := offset+HeaderLength, offset+HeaderLength+4
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 4, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[4]byte)(buf[start : start+4])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+4, 4, SchemaVersion
 	return nil
 }
 
@@ -191,7 +196,7 @@ func (m *ClientLogout) WrapForDecode(buf []byte, offset int, actingBlockLength, 
 		return sbert.Truncated(`ClientLogout`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[4]byte)(buf[offset : offset+4])
 	m.limit = pos
 	return nil
 }
@@ -213,7 +218,8 @@ func (m *ClientLogout) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`ClientLogout`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[4]byte)(buf[start : start+4])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -282,7 +288,8 @@ const StartDataMsgBlockLength = 27
 
 // StartDataMsg is a flyweight over the StartDataMsg message (template 201, 27-byte root block).
 type StartDataMsg struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[27]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -292,9 +299,9 @@ func (m *StartDataMsg) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 27 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 27
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 27, SchemaVersion
+	m.buf = buf
+	m.block = (*[27]byte)(buf[offset : offset+27])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+27, 27, SchemaVersion
 	return nil
 }
 
@@ -304,9 +311,10 @@ func (m *StartDataMsg) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100c9001b)
-	start, end := offset+HeaderLength, offset+HeaderLength+27
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 27, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[27]byte)(buf[start : start+27])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+27, 27, SchemaVersion
 	return nil
 }
 
@@ -324,7 +332,7 @@ func (m *StartDataMsg) WrapForDecode(buf []byte, offset int, actingBlockLength, 
 		return sbert.Truncated(`StartDataMsg`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[27]byte)(buf[offset : offset+27])
 	m.limit = pos
 	return nil
 }
@@ -346,7 +354,8 @@ func (m *StartDataMsg) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`StartDataMsg`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[27]byte)(buf[start : start+27])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -483,7 +492,8 @@ const StopDataMsgBlockLength = 26
 
 // StopDataMsg is a flyweight over the StopDataMsg message (template 202, 26-byte root block).
 type StopDataMsg struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[26]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -493,9 +503,9 @@ func (m *StopDataMsg) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 26 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 26
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 26, SchemaVersion
+	m.buf = buf
+	m.block = (*[26]byte)(buf[offset : offset+26])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+26, 26, SchemaVersion
 	return nil
 }
 
@@ -505,9 +515,10 @@ func (m *StopDataMsg) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100ca001a)
-	start, end := offset+HeaderLength, offset+HeaderLength+26
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 26, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[26]byte)(buf[start : start+26])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+26, 26, SchemaVersion
 	return nil
 }
 
@@ -525,7 +536,7 @@ func (m *StopDataMsg) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 		return sbert.Truncated(`StopDataMsg`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[26]byte)(buf[offset : offset+26])
 	m.limit = pos
 	return nil
 }
@@ -547,7 +558,8 @@ func (m *StopDataMsg) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`StopDataMsg`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[26]byte)(buf[start : start+26])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -672,7 +684,8 @@ const StopAllDataMsgBlockLength = 5
 
 // StopAllDataMsg is a flyweight over the StopAllDataMsg message (template 203, 5-byte root block).
 type StopAllDataMsg struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[5]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -682,9 +695,9 @@ func (m *StopAllDataMsg) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 5 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 5
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 5, SchemaVersion
+	m.buf = buf
+	m.block = (*[5]byte)(buf[offset : offset+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+5, 5, SchemaVersion
 	return nil
 }
 
@@ -694,9 +707,10 @@ func (m *StopAllDataMsg) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100cb0005)
-	start, end := offset+HeaderLength, offset+HeaderLength+5
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 5, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+5, 5, SchemaVersion
 	return nil
 }
 
@@ -714,7 +728,7 @@ func (m *StopAllDataMsg) WrapForDecode(buf []byte, offset int, actingBlockLength
 		return sbert.Truncated(`StopAllDataMsg`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[5]byte)(buf[offset : offset+5])
 	m.limit = pos
 	return nil
 }
@@ -736,7 +750,8 @@ func (m *StopAllDataMsg) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`StopAllDataMsg`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -818,7 +833,8 @@ const DataBarBlockLength = 75
 // DataBar is a flyweight over the DataBar message (template 204, 75-byte root block).
 // OHLCV bar; dateTime is the kline open time.
 type DataBar struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[75]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -828,9 +844,9 @@ func (m *DataBar) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 75 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 75
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 75, SchemaVersion
+	m.buf = buf
+	m.block = (*[75]byte)(buf[offset : offset+75])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+75, 75, SchemaVersion
 	return nil
 }
 
@@ -840,9 +856,10 @@ func (m *DataBar) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100cc004b)
-	start, end := offset+HeaderLength, offset+HeaderLength+75
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 75, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[75]byte)(buf[start : start+75])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+75, 75, SchemaVersion
 	return nil
 }
 
@@ -860,7 +877,7 @@ func (m *DataBar) WrapForDecode(buf []byte, offset int, actingBlockLength, actin
 		return sbert.Truncated(`DataBar`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[75]byte)(buf[offset : offset+75])
 	m.limit = pos
 	return nil
 }
@@ -882,7 +899,8 @@ func (m *DataBar) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`DataBar`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[75]byte)(buf[start : start+75])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -945,27 +963,27 @@ func (m *DataBar) SetDateTime(v int64) { binary.LittleEndian.PutUint64(m.block[2
 
 // OpenPrice returns openPrice, a flyweight over its 9 bytes.
 func (m *DataBar) OpenPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[30:39:39]}
+	return DecimalPrice{b: (*[9]byte)(m.block[30:39])}
 }
 
 // HighPrice returns highPrice, a flyweight over its 9 bytes.
 func (m *DataBar) HighPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[39:48:48]}
+	return DecimalPrice{b: (*[9]byte)(m.block[39:48])}
 }
 
 // LowPrice returns lowPrice, a flyweight over its 9 bytes.
 func (m *DataBar) LowPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[48:57:57]}
+	return DecimalPrice{b: (*[9]byte)(m.block[48:57])}
 }
 
 // ClosePrice returns closePrice, a flyweight over its 9 bytes.
 func (m *DataBar) ClosePrice() DecimalPrice {
-	return DecimalPrice{b: m.block[57:66:66]}
+	return DecimalPrice{b: (*[9]byte)(m.block[57:66])}
 }
 
 // Volume returns volume, a flyweight over its 9 bytes.
 func (m *DataBar) Volume() DecimalVolume {
-	return DecimalVolume{b: m.block[66:75:75]}
+	return DecimalVolume{b: (*[9]byte)(m.block[66:75])}
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
@@ -1026,7 +1044,8 @@ const TradeBarBlockLength = 48
 
 // TradeBar is a flyweight over the TradeBar message (template 205, 48-byte root block).
 type TradeBar struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[48]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1036,9 +1055,9 @@ func (m *TradeBar) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 48 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 48
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 48, SchemaVersion
+	m.buf = buf
+	m.block = (*[48]byte)(buf[offset : offset+48])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+48, 48, SchemaVersion
 	return nil
 }
 
@@ -1048,9 +1067,10 @@ func (m *TradeBar) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000100cd0030)
-	start, end := offset+HeaderLength, offset+HeaderLength+48
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 48, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[48]byte)(buf[start : start+48])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+48, 48, SchemaVersion
 	return nil
 }
 
@@ -1068,7 +1088,7 @@ func (m *TradeBar) WrapForDecode(buf []byte, offset int, actingBlockLength, acti
 		return sbert.Truncated(`TradeBar`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[48]byte)(buf[offset : offset+48])
 	m.limit = pos
 	return nil
 }
@@ -1090,7 +1110,8 @@ func (m *TradeBar) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`TradeBar`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[48]byte)(buf[start : start+48])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1153,12 +1174,12 @@ func (m *TradeBar) SetDateTime(v int64) { binary.LittleEndian.PutUint64(m.block[
 
 // Price returns price, a flyweight over its 9 bytes.
 func (m *TradeBar) Price() DecimalPrice {
-	return DecimalPrice{b: m.block[30:39:39]}
+	return DecimalPrice{b: (*[9]byte)(m.block[30:39])}
 }
 
 // Volume returns volume, a flyweight over its 9 bytes.
 func (m *TradeBar) Volume() DecimalVolume {
-	return DecimalVolume{b: m.block[39:48:48]}
+	return DecimalVolume{b: (*[9]byte)(m.block[39:48])}
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
@@ -1207,7 +1228,8 @@ const ClientErrorBlockLength = 5
 
 // ClientError is a flyweight over the ClientError message (template 801, 5-byte root block).
 type ClientError struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[5]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1217,9 +1239,9 @@ func (m *ClientError) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 5 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 5
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 5, SchemaVersion
+	m.buf = buf
+	m.block = (*[5]byte)(buf[offset : offset+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+5, 5, SchemaVersion
 	return nil
 }
 
@@ -1229,9 +1251,10 @@ func (m *ClientError) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000103210005)
-	start, end := offset+HeaderLength, offset+HeaderLength+5
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 5, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+5, 5, SchemaVersion
 	return nil
 }
 
@@ -1249,7 +1272,7 @@ func (m *ClientError) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 		return sbert.Truncated(`ClientError`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[5]byte)(buf[offset : offset+5])
 	m.limit = pos
 	return nil
 }
@@ -1271,7 +1294,8 @@ func (m *ClientError) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`ClientError`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1352,7 +1376,8 @@ const DataErrorBlockLength = 5
 
 // DataError is a flyweight over the DataError message (template 802, 5-byte root block).
 type DataError struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[5]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1362,9 +1387,9 @@ func (m *DataError) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 5 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 5
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 5, SchemaVersion
+	m.buf = buf
+	m.block = (*[5]byte)(buf[offset : offset+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+5, 5, SchemaVersion
 	return nil
 }
 
@@ -1374,9 +1399,10 @@ func (m *DataError) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000103220005)
-	start, end := offset+HeaderLength, offset+HeaderLength+5
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 5, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+5, 5, SchemaVersion
 	return nil
 }
 
@@ -1394,7 +1420,7 @@ func (m *DataError) WrapForDecode(buf []byte, offset int, actingBlockLength, act
 		return sbert.Truncated(`DataError`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[5]byte)(buf[offset : offset+5])
 	m.limit = pos
 	return nil
 }
@@ -1416,7 +1442,8 @@ func (m *DataError) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`DataError`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1498,7 +1525,8 @@ const TradeBlockLength = 73
 // Trade is a flyweight over the Trade message (template 301, 73-byte root block).
 // One trade.
 type Trade struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[73]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1508,9 +1536,9 @@ func (m *Trade) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 73 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 73
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 73, SchemaVersion
+	m.buf = buf
+	m.block = (*[73]byte)(buf[offset : offset+73])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+73, 73, SchemaVersion
 	return nil
 }
 
@@ -1520,9 +1548,10 @@ func (m *Trade) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001012d0049)
-	start, end := offset+HeaderLength, offset+HeaderLength+73
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 73, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[73]byte)(buf[start : start+73])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+73, 73, SchemaVersion
 	return nil
 }
 
@@ -1540,7 +1569,7 @@ func (m *Trade) WrapForDecode(buf []byte, offset int, actingBlockLength, actingV
 		return sbert.Truncated(`Trade`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[73]byte)(buf[offset : offset+73])
 	m.limit = pos
 	return nil
 }
@@ -1562,7 +1591,8 @@ func (m *Trade) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`Trade`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[73]byte)(buf[start : start+73])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1639,12 +1669,12 @@ func (m *Trade) SetTradeID(v int64) { binary.LittleEndian.PutUint64(m.block[37:4
 
 // Price returns price, a flyweight over its 9 bytes.
 func (m *Trade) Price() DecimalPrice {
-	return DecimalPrice{b: m.block[45:54:54]}
+	return DecimalPrice{b: (*[9]byte)(m.block[45:54])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (m *Trade) Quantity() DecimalQty {
-	return DecimalQty{b: m.block[54:63:63]}
+	return DecimalQty{b: (*[9]byte)(m.block[54:63])}
 }
 
 // TradeTime returns tradeTime.
@@ -1738,7 +1768,8 @@ const AggTradeBlockLength = 88
 // AggTrade is a flyweight over the AggTrade message (template 302, 88-byte root block).
 // An aggregate trade.
 type AggTrade struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[88]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1748,9 +1779,9 @@ func (m *AggTrade) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 88 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 88
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 88, SchemaVersion
+	m.buf = buf
+	m.block = (*[88]byte)(buf[offset : offset+88])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+88, 88, SchemaVersion
 	return nil
 }
 
@@ -1760,9 +1791,10 @@ func (m *AggTrade) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001012e0058)
-	start, end := offset+HeaderLength, offset+HeaderLength+88
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 88, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[88]byte)(buf[start : start+88])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+88, 88, SchemaVersion
 	return nil
 }
 
@@ -1780,7 +1812,7 @@ func (m *AggTrade) WrapForDecode(buf []byte, offset int, actingBlockLength, acti
 		return sbert.Truncated(`AggTrade`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[88]byte)(buf[offset : offset+88])
 	m.limit = pos
 	return nil
 }
@@ -1802,7 +1834,8 @@ func (m *AggTrade) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`AggTrade`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[88]byte)(buf[start : start+88])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1879,12 +1912,12 @@ func (m *AggTrade) SetAggTradeID(v int64) { binary.LittleEndian.PutUint64(m.bloc
 
 // Price returns price, a flyweight over its 9 bytes.
 func (m *AggTrade) Price() DecimalPrice {
-	return DecimalPrice{b: m.block[45:54:54]}
+	return DecimalPrice{b: (*[9]byte)(m.block[45:54])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (m *AggTrade) Quantity() DecimalQty {
-	return DecimalQty{b: m.block[54:63:63]}
+	return DecimalQty{b: (*[9]byte)(m.block[54:63])}
 }
 
 // FirstTradeID returns firstTradeId.
@@ -1990,7 +2023,8 @@ const KlineBlockLength = 151
 // Kline is a flyweight over the Kline message (template 303, 151-byte root block).
 // A candle update; closed tells a final candle.
 type Kline struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[151]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -2000,9 +2034,9 @@ func (m *Kline) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 151 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 151
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 151, SchemaVersion
+	m.buf = buf
+	m.block = (*[151]byte)(buf[offset : offset+151])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+151, 151, SchemaVersion
 	return nil
 }
 
@@ -2012,9 +2046,10 @@ func (m *Kline) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001012f0097)
-	start, end := offset+HeaderLength, offset+HeaderLength+151
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 151, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[151]byte)(buf[start : start+151])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+151, 151, SchemaVersion
 	return nil
 }
 
@@ -2032,7 +2067,7 @@ func (m *Kline) WrapForDecode(buf []byte, offset int, actingBlockLength, actingV
 		return sbert.Truncated(`Kline`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[151]byte)(buf[offset : offset+151])
 	m.limit = pos
 	return nil
 }
@@ -2054,7 +2089,8 @@ func (m *Kline) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`Kline`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[151]byte)(buf[start : start+151])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -2163,32 +2199,32 @@ func (m *Kline) SetLastTradeID(v int64) { binary.LittleEndian.PutUint64(m.block[
 
 // Open returns open, a flyweight over its 9 bytes.
 func (m *Kline) Open() DecimalPrice {
-	return DecimalPrice{b: m.block[70:79:79]}
+	return DecimalPrice{b: (*[9]byte)(m.block[70:79])}
 }
 
 // High returns high, a flyweight over its 9 bytes.
 func (m *Kline) High() DecimalPrice {
-	return DecimalPrice{b: m.block[79:88:88]}
+	return DecimalPrice{b: (*[9]byte)(m.block[79:88])}
 }
 
 // Low returns low, a flyweight over its 9 bytes.
 func (m *Kline) Low() DecimalPrice {
-	return DecimalPrice{b: m.block[88:97:97]}
+	return DecimalPrice{b: (*[9]byte)(m.block[88:97])}
 }
 
 // Close returns close, a flyweight over its 9 bytes.
 func (m *Kline) Close() DecimalPrice {
-	return DecimalPrice{b: m.block[97:106:106]}
+	return DecimalPrice{b: (*[9]byte)(m.block[97:106])}
 }
 
 // Volume returns volume, a flyweight over its 9 bytes.
 func (m *Kline) Volume() DecimalQty {
-	return DecimalQty{b: m.block[106:115:115]}
+	return DecimalQty{b: (*[9]byte)(m.block[106:115])}
 }
 
 // QuoteVolume returns quoteVolume, a flyweight over its 9 bytes.
 func (m *Kline) QuoteVolume() DecimalQty {
-	return DecimalQty{b: m.block[115:124:124]}
+	return DecimalQty{b: (*[9]byte)(m.block[115:124])}
 }
 
 // TradeCount returns tradeCount.
@@ -2201,12 +2237,12 @@ func (m *Kline) SetTradeCount(v int64) { binary.LittleEndian.PutUint64(m.block[1
 
 // TakerBuyVolume returns takerBuyVolume, a flyweight over its 9 bytes.
 func (m *Kline) TakerBuyVolume() DecimalQty {
-	return DecimalQty{b: m.block[132:141:141]}
+	return DecimalQty{b: (*[9]byte)(m.block[132:141])}
 }
 
 // TakerBuyQuoteVolume returns takerBuyQuoteVolume, a flyweight over its 9 bytes.
 func (m *Kline) TakerBuyQuoteVolume() DecimalQty {
-	return DecimalQty{b: m.block[141:150:150]}
+	return DecimalQty{b: (*[9]byte)(m.block[141:150])}
 }
 
 // Closed returns closed.
@@ -2320,7 +2356,8 @@ const BookTickerBlockLength = 89
 // BookTicker is a flyweight over the BookTicker message (template 304, 89-byte root block).
 // Best bid and ask.
 type BookTicker struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[89]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -2330,9 +2367,9 @@ func (m *BookTicker) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 89 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 89
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 89, SchemaVersion
+	m.buf = buf
+	m.block = (*[89]byte)(buf[offset : offset+89])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+89, 89, SchemaVersion
 	return nil
 }
 
@@ -2342,9 +2379,10 @@ func (m *BookTicker) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101300059)
-	start, end := offset+HeaderLength, offset+HeaderLength+89
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 89, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[89]byte)(buf[start : start+89])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+89, 89, SchemaVersion
 	return nil
 }
 
@@ -2362,7 +2400,7 @@ func (m *BookTicker) WrapForDecode(buf []byte, offset int, actingBlockLength, ac
 		return sbert.Truncated(`BookTicker`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[89]byte)(buf[offset : offset+89])
 	m.limit = pos
 	return nil
 }
@@ -2384,7 +2422,8 @@ func (m *BookTicker) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`BookTicker`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[89]byte)(buf[start : start+89])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -2471,22 +2510,22 @@ func (m *BookTicker) SetTransactionTime(v int64) {
 
 // BidPrice returns bidPrice, a flyweight over its 9 bytes.
 func (m *BookTicker) BidPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[53:62:62]}
+	return DecimalPrice{b: (*[9]byte)(m.block[53:62])}
 }
 
 // BidQty returns bidQty, a flyweight over its 9 bytes.
 func (m *BookTicker) BidQty() DecimalQty {
-	return DecimalQty{b: m.block[62:71:71]}
+	return DecimalQty{b: (*[9]byte)(m.block[62:71])}
 }
 
 // AskPrice returns askPrice, a flyweight over its 9 bytes.
 func (m *BookTicker) AskPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[71:80:80]}
+	return DecimalPrice{b: (*[9]byte)(m.block[71:80])}
 }
 
 // AskQty returns askQty, a flyweight over its 9 bytes.
 func (m *BookTicker) AskQty() DecimalQty {
-	return DecimalQty{b: m.block[80:89:89]}
+	return DecimalQty{b: (*[9]byte)(m.block[80:89])}
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
@@ -2558,7 +2597,8 @@ const DepthUpdateBlockLength = 69
 // DepthUpdate is a flyweight over the DepthUpdate message (template 305, 69-byte root block).
 // Order-book diff; quantity 0 removes a level.
 type DepthUpdate struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -2570,9 +2610,9 @@ func (m *DepthUpdate) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 69 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 69
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 69, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+69 : offset+69]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+69, 69, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	return nil
@@ -2584,9 +2624,10 @@ func (m *DepthUpdate) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101310045)
-	start, end := offset+HeaderLength, offset+HeaderLength+69
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 69, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+69 : start+69]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+69, 69, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	return nil
@@ -2608,7 +2649,7 @@ func (m *DepthUpdate) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 		return sbert.Truncated(`DepthUpdate`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthUpdateBids(buf, pos, actingVersion); err != nil {
@@ -2756,7 +2797,7 @@ func (m *DepthUpdate) Bids() DepthUpdateBids {
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthUpdate) BidsCount(n int) (DepthUpdateBids, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -2769,8 +2810,8 @@ func (m *DepthUpdate) BidsCount(n int) (DepthUpdateBids, error) {
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
-	*lim = p + 4
-	it := DepthUpdateBids{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*18
+	it := DepthUpdateBids{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -2791,7 +2832,7 @@ func (m *DepthUpdate) Asks() DepthUpdateAsks {
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthUpdate) AsksCount(n int) (DepthUpdateAsks, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -2804,8 +2845,8 @@ func (m *DepthUpdate) AsksCount(n int) (DepthUpdateAsks, error) {
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
-	*lim = p + 4
-	it := DepthUpdateAsks{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*18
+	it := DepthUpdateAsks{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -2874,8 +2915,9 @@ const DepthUpdateBidsBlockLength = 18
 
 // DepthUpdateBids iterates over the bids group of DepthUpdate (decoding) or writes its entries (encoding).
 type DepthUpdateBids struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[18]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -2910,26 +2952,23 @@ func (g DepthUpdateBids) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthUpdateBids) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[18]byte)(g.buf[p : p+18])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
 // Price returns price, a flyweight over its 9 bytes.
 func (g *DepthUpdateBids) Price() DecimalPrice {
-	return DecimalPrice{b: g.block[0:9:9]}
+	return DecimalPrice{b: (*[9]byte)(g.block[0:9])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (g *DepthUpdateBids) Quantity() DecimalQty {
-	return DecimalQty{b: g.block[9:18:18]}
+	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
 func (m *DepthUpdate) appendJSONDepthUpdateBids(dst []byte) []byte {
@@ -2969,8 +3008,9 @@ const DepthUpdateAsksBlockLength = 18
 
 // DepthUpdateAsks iterates over the asks group of DepthUpdate (decoding) or writes its entries (encoding).
 type DepthUpdateAsks struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[18]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -3005,26 +3045,23 @@ func (g DepthUpdateAsks) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthUpdateAsks) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[18]byte)(g.buf[p : p+18])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
 // Price returns price, a flyweight over its 9 bytes.
 func (g *DepthUpdateAsks) Price() DecimalPrice {
-	return DecimalPrice{b: g.block[0:9:9]}
+	return DecimalPrice{b: (*[9]byte)(g.block[0:9])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (g *DepthUpdateAsks) Quantity() DecimalQty {
-	return DecimalQty{b: g.block[9:18:18]}
+	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
 func (m *DepthUpdate) appendJSONDepthUpdateAsks(dst []byte) []byte {
@@ -3068,7 +3105,8 @@ const DepthSnapshotBlockLength = 54
 // DepthSnapshot is a flyweight over the DepthSnapshot message (template 306, 54-byte root block).
 // Full (REST) or top-N (partial stream) order book.
 type DepthSnapshot struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -3080,9 +3118,9 @@ func (m *DepthSnapshot) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 54 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 54
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 54, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+54 : offset+54]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+54, 54, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	return nil
@@ -3094,9 +3132,10 @@ func (m *DepthSnapshot) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101320036)
-	start, end := offset+HeaderLength, offset+HeaderLength+54
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 54, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+54 : start+54]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+54, 54, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
 	return nil
@@ -3118,7 +3157,7 @@ func (m *DepthSnapshot) WrapForDecode(buf []byte, offset int, actingBlockLength,
 		return sbert.Truncated(`DepthSnapshot`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthSnapshotBids(buf, pos, actingVersion); err != nil {
@@ -3254,7 +3293,7 @@ func (m *DepthSnapshot) Bids() DepthSnapshotBids {
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthSnapshot) BidsCount(n int) (DepthSnapshotBids, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -3267,8 +3306,8 @@ func (m *DepthSnapshot) BidsCount(n int) (DepthSnapshotBids, error) {
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.bidsOff = p
-	*lim = p + 4
-	it := DepthSnapshotBids{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*18
+	it := DepthSnapshotBids{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -3289,7 +3328,7 @@ func (m *DepthSnapshot) Asks() DepthSnapshotAsks {
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *DepthSnapshot) AsksCount(n int) (DepthSnapshotAsks, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -3302,8 +3341,8 @@ func (m *DepthSnapshot) AsksCount(n int) (DepthSnapshotAsks, error) {
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.asksOff = p
-	*lim = p + 4
-	it := DepthSnapshotAsks{buf: m.buf, limit: lim, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*18
+	it := DepthSnapshotAsks{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -3368,8 +3407,9 @@ const DepthSnapshotBidsBlockLength = 18
 
 // DepthSnapshotBids iterates over the bids group of DepthSnapshot (decoding) or writes its entries (encoding).
 type DepthSnapshotBids struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[18]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -3404,26 +3444,23 @@ func (g DepthSnapshotBids) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotBids) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[18]byte)(g.buf[p : p+18])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
 // Price returns price, a flyweight over its 9 bytes.
 func (g *DepthSnapshotBids) Price() DecimalPrice {
-	return DecimalPrice{b: g.block[0:9:9]}
+	return DecimalPrice{b: (*[9]byte)(g.block[0:9])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (g *DepthSnapshotBids) Quantity() DecimalQty {
-	return DecimalQty{b: g.block[9:18:18]}
+	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
 func (m *DepthSnapshot) appendJSONDepthSnapshotBids(dst []byte) []byte {
@@ -3463,8 +3500,9 @@ const DepthSnapshotAsksBlockLength = 18
 
 // DepthSnapshotAsks iterates over the asks group of DepthSnapshot (decoding) or writes its entries (encoding).
 type DepthSnapshotAsks struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[18]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -3499,26 +3537,23 @@ func (g DepthSnapshotAsks) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *DepthSnapshotAsks) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[18]byte)(g.buf[p : p+18])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
 // Price returns price, a flyweight over its 9 bytes.
 func (g *DepthSnapshotAsks) Price() DecimalPrice {
-	return DecimalPrice{b: g.block[0:9:9]}
+	return DecimalPrice{b: (*[9]byte)(g.block[0:9])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (g *DepthSnapshotAsks) Quantity() DecimalQty {
-	return DecimalQty{b: g.block[9:18:18]}
+	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
 func (m *DepthSnapshot) appendJSONDepthSnapshotAsks(dst []byte) []byte {
@@ -3562,7 +3597,8 @@ const TickerBlockLength = 204
 // Ticker is a flyweight over the Ticker message (template 307, 204-byte root block).
 // 24h rolling statistics; a mini ticker leaves the fields it lacks null.
 type Ticker struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[204]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -3572,9 +3608,9 @@ func (m *Ticker) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 204 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 204
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 204, SchemaVersion
+	m.buf = buf
+	m.block = (*[204]byte)(buf[offset : offset+204])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+204, 204, SchemaVersion
 	return nil
 }
 
@@ -3584,9 +3620,10 @@ func (m *Ticker) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x00010001013300cc)
-	start, end := offset+HeaderLength, offset+HeaderLength+204
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 204, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[204]byte)(buf[start : start+204])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+204, 204, SchemaVersion
 	return nil
 }
 
@@ -3604,7 +3641,7 @@ func (m *Ticker) WrapForDecode(buf []byte, offset int, actingBlockLength, acting
 		return sbert.Truncated(`Ticker`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[204]byte)(buf[offset : offset+204])
 	m.limit = pos
 	return nil
 }
@@ -3626,7 +3663,8 @@ func (m *Ticker) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`Ticker`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[204]byte)(buf[start : start+204])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -3703,72 +3741,72 @@ func (m *Ticker) SetKind(v TickerKind) { m.block[37] = uint8(v) }
 
 // PriceChange returns priceChange, a flyweight over its 9 bytes.
 func (m *Ticker) PriceChange() DecimalOptional {
-	return DecimalOptional{b: m.block[38:47:47]}
+	return DecimalOptional{b: (*[9]byte)(m.block[38:47])}
 }
 
 // PriceChangePercent returns priceChangePercent, a flyweight over its 9 bytes.
 func (m *Ticker) PriceChangePercent() DecimalOptional {
-	return DecimalOptional{b: m.block[47:56:56]}
+	return DecimalOptional{b: (*[9]byte)(m.block[47:56])}
 }
 
 // WeightedAvgPrice returns weightedAvgPrice, a flyweight over its 9 bytes.
 func (m *Ticker) WeightedAvgPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[56:65:65]}
+	return DecimalOptional{b: (*[9]byte)(m.block[56:65])}
 }
 
 // LastPrice returns lastPrice, a flyweight over its 9 bytes.
 func (m *Ticker) LastPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[65:74:74]}
+	return DecimalOptional{b: (*[9]byte)(m.block[65:74])}
 }
 
 // LastQty returns lastQty, a flyweight over its 9 bytes.
 func (m *Ticker) LastQty() DecimalOptional {
-	return DecimalOptional{b: m.block[74:83:83]}
+	return DecimalOptional{b: (*[9]byte)(m.block[74:83])}
 }
 
 // OpenPrice returns openPrice, a flyweight over its 9 bytes.
 func (m *Ticker) OpenPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[83:92:92]}
+	return DecimalOptional{b: (*[9]byte)(m.block[83:92])}
 }
 
 // HighPrice returns highPrice, a flyweight over its 9 bytes.
 func (m *Ticker) HighPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[92:101:101]}
+	return DecimalOptional{b: (*[9]byte)(m.block[92:101])}
 }
 
 // LowPrice returns lowPrice, a flyweight over its 9 bytes.
 func (m *Ticker) LowPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[101:110:110]}
+	return DecimalOptional{b: (*[9]byte)(m.block[101:110])}
 }
 
 // Volume returns volume, a flyweight over its 9 bytes.
 func (m *Ticker) Volume() DecimalOptional {
-	return DecimalOptional{b: m.block[110:119:119]}
+	return DecimalOptional{b: (*[9]byte)(m.block[110:119])}
 }
 
 // QuoteVolume returns quoteVolume, a flyweight over its 9 bytes.
 func (m *Ticker) QuoteVolume() DecimalOptional {
-	return DecimalOptional{b: m.block[119:128:128]}
+	return DecimalOptional{b: (*[9]byte)(m.block[119:128])}
 }
 
 // BidPrice returns bidPrice, a flyweight over its 9 bytes.
 func (m *Ticker) BidPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[128:137:137]}
+	return DecimalOptional{b: (*[9]byte)(m.block[128:137])}
 }
 
 // BidQty returns bidQty, a flyweight over its 9 bytes.
 func (m *Ticker) BidQty() DecimalOptional {
-	return DecimalOptional{b: m.block[137:146:146]}
+	return DecimalOptional{b: (*[9]byte)(m.block[137:146])}
 }
 
 // AskPrice returns askPrice, a flyweight over its 9 bytes.
 func (m *Ticker) AskPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[146:155:155]}
+	return DecimalOptional{b: (*[9]byte)(m.block[146:155])}
 }
 
 // AskQty returns askQty, a flyweight over its 9 bytes.
 func (m *Ticker) AskQty() DecimalOptional {
-	return DecimalOptional{b: m.block[155:164:164]}
+	return DecimalOptional{b: (*[9]byte)(m.block[155:164])}
 }
 
 // OpenTime returns openTime.
@@ -3934,7 +3972,8 @@ const MarkPriceBlockLength = 81
 // MarkPrice is a flyweight over the MarkPrice message (template 308, 81-byte root block).
 // Futures mark price and funding.
 type MarkPrice struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[81]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -3944,9 +3983,9 @@ func (m *MarkPrice) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 81 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 81
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 81, SchemaVersion
+	m.buf = buf
+	m.block = (*[81]byte)(buf[offset : offset+81])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+81, 81, SchemaVersion
 	return nil
 }
 
@@ -3956,9 +3995,10 @@ func (m *MarkPrice) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101340051)
-	start, end := offset+HeaderLength, offset+HeaderLength+81
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 81, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[81]byte)(buf[start : start+81])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+81, 81, SchemaVersion
 	return nil
 }
 
@@ -3976,7 +4016,7 @@ func (m *MarkPrice) WrapForDecode(buf []byte, offset int, actingBlockLength, act
 		return sbert.Truncated(`MarkPrice`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[81]byte)(buf[offset : offset+81])
 	m.limit = pos
 	return nil
 }
@@ -3998,7 +4038,8 @@ func (m *MarkPrice) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`MarkPrice`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[81]byte)(buf[start : start+81])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -4067,22 +4108,22 @@ func (m *MarkPrice) SetSymbolIDString(v string) error {
 
 // MarkPrice returns markPrice, a flyweight over its 9 bytes.
 func (m *MarkPrice) MarkPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[37:46:46]}
+	return DecimalPrice{b: (*[9]byte)(m.block[37:46])}
 }
 
 // IndexPrice returns indexPrice, a flyweight over its 9 bytes.
 func (m *MarkPrice) IndexPrice() DecimalOptional {
-	return DecimalOptional{b: m.block[46:55:55]}
+	return DecimalOptional{b: (*[9]byte)(m.block[46:55])}
 }
 
 // EstimatedSettlePrice returns estimatedSettlePrice, a flyweight over its 9 bytes.
 func (m *MarkPrice) EstimatedSettlePrice() DecimalOptional {
-	return DecimalOptional{b: m.block[55:64:64]}
+	return DecimalOptional{b: (*[9]byte)(m.block[55:64])}
 }
 
 // FundingRate returns fundingRate, a flyweight over its 9 bytes.
 func (m *MarkPrice) FundingRate() DecimalOptional {
-	return DecimalOptional{b: m.block[64:73:73]}
+	return DecimalOptional{b: (*[9]byte)(m.block[64:73])}
 }
 
 // NextFundingTime returns nextFundingTime.
@@ -4160,7 +4201,8 @@ const LiquidationBlockLength = 94
 // Liquidation is a flyweight over the Liquidation message (template 309, 94-byte root block).
 // A forced (liquidation) order.
 type Liquidation struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[94]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -4170,9 +4212,9 @@ func (m *Liquidation) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 94 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 94
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 94, SchemaVersion
+	m.buf = buf
+	m.block = (*[94]byte)(buf[offset : offset+94])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+94, 94, SchemaVersion
 	return nil
 }
 
@@ -4182,9 +4224,10 @@ func (m *Liquidation) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000100010135005e)
-	start, end := offset+HeaderLength, offset+HeaderLength+94
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 94, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[94]byte)(buf[start : start+94])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+94, 94, SchemaVersion
 	return nil
 }
 
@@ -4202,7 +4245,7 @@ func (m *Liquidation) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 		return sbert.Truncated(`Liquidation`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[94]byte)(buf[offset : offset+94])
 	m.limit = pos
 	return nil
 }
@@ -4224,7 +4267,8 @@ func (m *Liquidation) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`Liquidation`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[94]byte)(buf[start : start+94])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -4327,27 +4371,27 @@ func (m *Liquidation) SetStatus(v OrderStatus) { m.block[40] = uint8(v) }
 
 // Price returns price, a flyweight over its 9 bytes.
 func (m *Liquidation) Price() DecimalPrice {
-	return DecimalPrice{b: m.block[41:50:50]}
+	return DecimalPrice{b: (*[9]byte)(m.block[41:50])}
 }
 
 // Quantity returns quantity, a flyweight over its 9 bytes.
 func (m *Liquidation) Quantity() DecimalQty {
-	return DecimalQty{b: m.block[50:59:59]}
+	return DecimalQty{b: (*[9]byte)(m.block[50:59])}
 }
 
 // AveragePrice returns averagePrice, a flyweight over its 9 bytes.
 func (m *Liquidation) AveragePrice() DecimalPrice {
-	return DecimalPrice{b: m.block[59:68:68]}
+	return DecimalPrice{b: (*[9]byte)(m.block[59:68])}
 }
 
 // LastFilledQty returns lastFilledQty, a flyweight over its 9 bytes.
 func (m *Liquidation) LastFilledQty() DecimalQty {
-	return DecimalQty{b: m.block[68:77:77]}
+	return DecimalQty{b: (*[9]byte)(m.block[68:77])}
 }
 
 // FilledQty returns filledQty, a flyweight over its 9 bytes.
 func (m *Liquidation) FilledQty() DecimalQty {
-	return DecimalQty{b: m.block[77:86:86]}
+	return DecimalQty{b: (*[9]byte)(m.block[77:86])}
 }
 
 // TradeTime returns tradeTime.
@@ -4443,7 +4487,8 @@ const IndexPriceBlockLength = 46
 // IndexPrice is a flyweight over the IndexPrice message (template 310, 46-byte root block).
 // COIN-M index price; symbolID holds the pair.
 type IndexPrice struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[46]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -4453,9 +4498,9 @@ func (m *IndexPrice) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 46 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 46
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 46, SchemaVersion
+	m.buf = buf
+	m.block = (*[46]byte)(buf[offset : offset+46])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+46, 46, SchemaVersion
 	return nil
 }
 
@@ -4465,9 +4510,10 @@ func (m *IndexPrice) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000100010136002e)
-	start, end := offset+HeaderLength, offset+HeaderLength+46
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 46, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[46]byte)(buf[start : start+46])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+46, 46, SchemaVersion
 	return nil
 }
 
@@ -4485,7 +4531,7 @@ func (m *IndexPrice) WrapForDecode(buf []byte, offset int, actingBlockLength, ac
 		return sbert.Truncated(`IndexPrice`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[46]byte)(buf[offset : offset+46])
 	m.limit = pos
 	return nil
 }
@@ -4507,7 +4553,8 @@ func (m *IndexPrice) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`IndexPrice`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[46]byte)(buf[start : start+46])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -4576,7 +4623,7 @@ func (m *IndexPrice) SetSymbolIDString(v string) error {
 
 // IndexPrice returns indexPrice, a flyweight over its 9 bytes.
 func (m *IndexPrice) IndexPrice() DecimalPrice {
-	return DecimalPrice{b: m.block[37:46:46]}
+	return DecimalPrice{b: (*[9]byte)(m.block[37:46])}
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
@@ -4628,7 +4675,8 @@ const StatusBlockLength = 55
 // Status is a flyweight over the Status message (template 320, 55-byte root block).
 // In-band marker: connection state, staleness, sequence gaps (gapFrom..gapTo inclusive).
 type Status struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	detailOff                        int
@@ -4639,9 +4687,9 @@ func (m *Status) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 55 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 55
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 55, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+55 : offset+55]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+55, 55, SchemaVersion
 	m.detailOff = -1
 	return nil
 }
@@ -4652,9 +4700,10 @@ func (m *Status) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101400037)
-	start, end := offset+HeaderLength, offset+HeaderLength+55
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 55, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+55 : start+55]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+55, 55, SchemaVersion
 	m.detailOff = -1
 	return nil
 }
@@ -4674,7 +4723,7 @@ func (m *Status) WrapForDecode(buf []byte, offset int, actingBlockLength, acting
 		return sbert.Truncated(`Status`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	{
 		m.detailOff = pos
 		if len(buf)-pos < 2 {

@@ -10,7 +10,7 @@ import (
 
 // MessageHeader is a flyweight over the messageHeader composite (8 bytes).
 // Message identifiers and length of message root
-type MessageHeader struct{ b []byte }
+type MessageHeader struct{ b *[8]byte }
 
 // MessageHeaderEncodedLength is the encoded size of messageHeader in bytes.
 const MessageHeaderEncodedLength = 8
@@ -20,7 +20,7 @@ func (c *MessageHeader) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 8 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+8 : offset+8]
+	c.b = (*[8]byte)(buf[offset : offset+8])
 	return nil
 }
 
@@ -84,7 +84,7 @@ func (c MessageHeader) AppendText(dst []byte) []byte {
 
 // GroupSizeEncoding is a flyweight over the groupSizeEncoding composite (4 bytes).
 // Repeating group dimensions
-type GroupSizeEncoding struct{ b []byte }
+type GroupSizeEncoding struct{ b *[4]byte }
 
 // GroupSizeEncodingEncodedLength is the encoded size of groupSizeEncoding in bytes.
 const GroupSizeEncodingEncodedLength = 4
@@ -94,7 +94,7 @@ func (c *GroupSizeEncoding) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+4 : offset+4]
+	c.b = (*[4]byte)(buf[offset : offset+4])
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (c GroupSizeEncoding) AppendText(dst []byte) []byte {
 
 // DecimalPrice is a flyweight over the DecimalPrice composite (9 bytes).
 // A price as (mantissa, scale)
-type DecimalPrice struct{ b []byte }
+type DecimalPrice struct{ b *[9]byte }
 
 // DecimalPriceEncodedLength is the encoded size of DecimalPrice in bytes.
 const DecimalPriceEncodedLength = 9
@@ -144,7 +144,7 @@ func (c *DecimalPrice) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 9 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+9 : offset+9]
+	c.b = (*[9]byte)(buf[offset : offset+9])
 	return nil
 }
 
@@ -179,7 +179,7 @@ func (c DecimalPrice) AppendText(dst []byte) []byte {
 
 // DecimalVolume is a flyweight over the DecimalVolume composite (9 bytes).
 // A volume as (mantissa, scale)
-type DecimalVolume struct{ b []byte }
+type DecimalVolume struct{ b *[9]byte }
 
 // DecimalVolumeEncodedLength is the encoded size of DecimalVolume in bytes.
 const DecimalVolumeEncodedLength = 9
@@ -189,7 +189,7 @@ func (c *DecimalVolume) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 9 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+9 : offset+9]
+	c.b = (*[9]byte)(buf[offset : offset+9])
 	return nil
 }
 
@@ -224,7 +224,7 @@ func (c DecimalVolume) AppendText(dst []byte) []byte {
 
 // DecimalQty is a flyweight over the DecimalQty composite (9 bytes).
 // A quantity as (mantissa, scale)
-type DecimalQty struct{ b []byte }
+type DecimalQty struct{ b *[9]byte }
 
 // DecimalQtyEncodedLength is the encoded size of DecimalQty in bytes.
 const DecimalQtyEncodedLength = 9
@@ -234,7 +234,7 @@ func (c *DecimalQty) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 9 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+9 : offset+9]
+	c.b = (*[9]byte)(buf[offset : offset+9])
 	return nil
 }
 
@@ -269,7 +269,7 @@ func (c DecimalQty) AppendText(dst []byte) []byte {
 
 // DecimalOptional is a flyweight over the DecimalOptional composite (9 bytes).
 // An optional decimal; null is (min int64, 255)
-type DecimalOptional struct{ b []byte }
+type DecimalOptional struct{ b *[9]byte }
 
 // DecimalOptionalEncodedLength is the encoded size of DecimalOptional in bytes.
 const DecimalOptionalEncodedLength = 9
@@ -279,7 +279,7 @@ func (c *DecimalOptional) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 9 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+9 : offset+9]
+	c.b = (*[9]byte)(buf[offset : offset+9])
 	return nil
 }
 

@@ -53,6 +53,46 @@ func cover(covered []bool, off int, t *typ) {
 	}
 }
 
+// fixedLen reports whether b's fields can be reached through a *[n]byte:
+// none depends on the acting version, so every valid block holds at least
+// the n bytes up to the end of its last field, and constant offsets into it
+// need no bounds checks.
+//
+// Groups with variable entries keep a slice: their iterators point into the
+// message (its write position), and only the slice self-assignment
+// g.block = g.buf[...] keeps escape analysis from moving the message to the
+// heap.
+func fixedLen(b *block) (int, bool) {
+	if len(b.versions()) > 0 || b.variable() {
+		return 0, false
+	}
+	return b.minBlockLength(1 << 30), true
+}
+
+// blockType is the Go type of b's block field.
+func blockType(b *block) string {
+	if n, ok := fixedLen(b); ok {
+		return fmt.Sprintf("*[%d]byte", n)
+	}
+	return "[]byte"
+}
+
+// setBlock is the statement pointing recv.block at the block of length bl
+// (an expression, at least the block's minimum) at buf[start:].
+func setBlock(b *block, recv, buf, start, bl string) string {
+	if n, ok := fixedLen(b); ok {
+		return fmt.Sprintf("%s.block = (*[%d]byte)(%s[%s : %s+%d])", recv, n, buf, start, start, n)
+	}
+	return fmt.Sprintf("%s.block = %s[%s : %s+%s : %s+%s]", recv, buf, start, start, bl, start, bl)
+}
+
+// clearGaps writes the clearing of b's padding, addressed in buf from start.
+func (g *gen) clearGaps(b *block, buf, start string) {
+	for _, gp := range gaps(b) {
+		g.p("clear(%s[%s+%d : %s+%d])", buf, start, gp[0], start, gp[1])
+	}
+}
+
 // minExpr is the expression of b's minimum block length in acting version v.
 func minExpr(b *block, v string) string {
 	if len(b.versions()) == 0 {
@@ -118,7 +158,8 @@ func (g *gen) message(b *block, ns names) error {
 		g.p("// %s.", strings.TrimSuffix(comment(b.desc), "."))
 	}
 	g.p("type %s struct {", b.goName)
-	g.p("buf, block []byte")
+	g.p("buf []byte")
+	g.p("block %s // the root block", blockType(b))
 	g.p("offset, limit, actingBlockLength int")
 	g.p("actingVersion uint16")
 	g.offFields(b)
@@ -133,13 +174,11 @@ func (g *gen) message(b *block, ns names) error {
 	g.p("// WrapForEncode points m at buf[offset:] to write a %s root block (without header).", b.name)
 	g.p("func (m *%s) WrapForEncode(buf []byte, offset int) error {", b.goName)
 	g.p("if offset < 0 || offset > len(buf) || len(buf)-offset < %d { return sbert.ErrShortBuffer }", b.blockLength)
-	g.p("end := offset + %d", b.blockLength)
-	g.p("m.buf, m.block = buf, buf[offset:end:end]")
-	g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, %d, SchemaVersion", b.blockLength)
+	g.p("m.buf = buf")
+	g.p("%s", setBlock(b, "m", "buf", "offset", strconv.Itoa(b.blockLength)))
+	g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+%d, %d, SchemaVersion", b.blockLength, b.blockLength)
 	g.resetOffs(b, "m")
-	for _, gp := range gaps(b) {
-		g.p("clear(m.block[%d:%d])", gp[0], gp[1])
-	}
+	g.clearGaps(b, "buf", "offset")
 	g.p("return nil")
 	g.p("}")
 	g.p("")
@@ -152,13 +191,12 @@ func (g *gen) message(b *block, ns names) error {
 	if hv, ok := g.stdHeader(b); ok {
 		// The standard header is one 64-bit constant per message.
 		g.p("%s.PutUint64(buf[offset:offset+8], %#016x)", g.bo(), hv)
-		g.p("start, end := offset+HeaderLength, offset+HeaderLength+%d", b.blockLength)
-		g.p("m.buf, m.block = buf, buf[start:end:end]")
-		g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, %d, SchemaVersion", b.blockLength)
+		g.p("start := offset + HeaderLength")
+		g.p("m.buf = buf")
+		g.p("%s", setBlock(b, "m", "buf", "start", strconv.Itoa(b.blockLength)))
+		g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+%d, %d, SchemaVersion", b.blockLength, b.blockLength)
 		g.resetOffs(b, "m")
-		for _, gp := range gaps(b) {
-			g.p("clear(m.block[%d:%d])", gp[0], gp[1])
-		}
+		g.clearGaps(b, "buf", "start")
 		g.p("return nil")
 	} else {
 		g.p("h := buf[offset : offset+HeaderLength]")
@@ -181,7 +219,7 @@ func (g *gen) message(b *block, ns names) error {
 	g.p("if lo := %s; bl < lo { return sbert.BelowMinimum(%s, \"\", \"blockLength\", int64(bl), int64(lo)) }", minExpr(b, "actingVersion"), name)
 	g.p("if offset < 0 || offset > len(buf) || len(buf)-offset < bl { return sbert.Truncated(%s, \"\", offset+bl, len(buf)) }", name)
 	g.p("pos := offset + bl")
-	g.p("m.block = buf[offset:pos:pos]")
+	g.p("%s", setBlock(b, "m", "buf", "offset", "bl"))
 	g.walkParts(b, "m", false, "actingVersion", "return ")
 	g.p("m.limit = pos")
 	g.p("return nil")
@@ -201,7 +239,8 @@ func (g *gen) message(b *block, ns names) error {
 			g.p("bl, start := int(%s), offset+HeaderLength", bl)
 			g.p("if lo := %s; bl < lo { return sbert.BelowMinimum(%s, \"\", \"blockLength\", int64(bl), int64(lo)) }", minExpr(b, ver), name)
 			g.p("if len(buf)-start < bl { return sbert.Truncated(%s, \"\", start+bl, len(buf)) }", name)
-			g.p("m.buf, m.block = buf, buf[start:start+bl:start+bl]")
+			g.p("m.buf = buf")
+			g.p("%s", setBlock(b, "m", "buf", "start", "bl"))
 			g.p("m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, %s", ver)
 			g.p("return nil")
 		} else {
@@ -293,7 +332,7 @@ func (g *gen) groupAccessors(sc scope, b, c *block, ms names) error {
 	g.p("}")
 	g.p("")
 	g.p("// %sCount writes the %s group header for n entries at the write position (encoding);", short, c.name)
-	g.p("// call Next on the result before writing each entry.")
+	g.p("// call Next on the result before writing each of the n entries.")
 	g.p("func %s %sCount(n int) (%s, error) {", sc.decl, short, c.goName)
 	limitLines(g, sc, c.goName+"{}, sbert.")
 	g.p("if n < 0 || int64(n) > %d { return %s{}, sbert.ErrGroupCount }", c.numMax, c.goName)
@@ -306,8 +345,15 @@ func (g *gen) groupAccessors(sc scope, b, c *block, ms names) error {
 	g.p("%s", g.put(c.dimBL.t.prim, buf, plus("p", c.dimBL.offset), strconv.Itoa(c.blockLength)))
 	g.p("%s", g.put(c.dimN.t.prim, buf, plus("p", c.dimN.offset), c.dimN.t.prim.goType+"(n)"))
 	g.p("%s = p", off)
-	g.p("*lim = p + %d", dim)
-	g.p("it := %s{buf: %s, limit: lim, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
+	if c.variable() {
+		g.p("*lim = p + %d", dim)
+		g.p("it := %s{buf: %s, limit: lim, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
+	} else {
+		// Fixed-size entries: the room for all n is taken now, so the
+		// iterator needs no pointer back to the write position.
+		g.p("*lim = p + %d + n*%d", dim, c.blockLength)
+		g.p("it := %s{buf: %s, writing: true, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
+	}
 	g.resetOffs(c, "it")
 	g.p("return it, nil")
 	g.p("}")
@@ -421,8 +467,13 @@ func (g *gen) group(b *block, ns names) error {
 		g.p("// %s.", strings.TrimSuffix(comment(b.desc), "."))
 	}
 	g.p("type %s struct {", b.goName)
-	g.p("buf, block []byte")
-	g.p("limit *int // the message's write position when encoding")
+	g.p("buf []byte")
+	g.p("block %s // the current entry", blockType(b))
+	if b.variable() {
+		g.p("limit *int // the message's write position when encoding")
+	} else {
+		g.p("writing bool")
+	}
 	g.p("blockLength, count, index, next int")
 	g.p("actingVersion uint16")
 	g.offFields(b)
@@ -475,21 +526,20 @@ func (g *gen) group(b *block, ns names) error {
 	g.p("func (g *%s) Next() bool {", b.goName)
 	if !b.variable() {
 		// Reading and writing share one path: entries are fixed-size, and
-		// <Group>Count checked the room for all of them.
+		// <Group>Count checked and took the room for all of them.
 		g.p("p, bl := g.next, g.blockLength")
-		g.p("if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl { return false }")
-		g.p("g.block = g.buf[p : p+bl : p+bl]")
+		minCheck := ""
+		if n, ok := fixedLen(b); ok && n > 0 {
+			minCheck = fmt.Sprintf(" || bl < %d", n)
+		}
+		g.p("if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl%s { return false }", minCheck)
+		g.p("%s", setBlock(b, "g", "g.buf", "p", "bl"))
 		g.p("g.next = p + bl")
 		g.p("g.index++")
 		if gs := gaps(b); len(gs) > 0 {
-			g.p("if g.limit != nil {")
-			for _, gp := range gs {
-				g.p("clear(g.block[%d:%d])", gp[0], gp[1])
-			}
-			g.p("*g.limit = g.next")
+			g.p("if g.writing {")
+			g.clearGaps(b, "g.buf", "p")
 			g.p("}")
-		} else {
-			g.p("if g.limit != nil { *g.limit = g.next }")
 		}
 		g.p("return true")
 		g.p("}")
@@ -499,17 +549,18 @@ func (g *gen) group(b *block, ns names) error {
 		g.p("if g.limit != nil {")
 		g.p("p := *g.limit")
 		g.p("if p < 0 || len(g.buf)-p < %d { return false }", b.blockLength)
-		g.p("g.block = g.buf[p : p+%d : p+%d]", b.blockLength, b.blockLength)
-		for _, gp := range gaps(b) {
-			g.p("clear(g.block[%d:%d])", gp[0], gp[1])
-		}
+		g.p("%s", setBlock(b, "g", "g.buf", "p", strconv.Itoa(b.blockLength)))
+		g.clearGaps(b, "g.buf", "p")
 		g.p("*g.limit = p + %d", b.blockLength)
 		g.resetOffs(b, "g")
 		g.p("} else {")
 		g.p("p := g.next")
+		if n, ok := fixedLen(b); ok && n > 0 {
+			g.p("if g.blockLength < %d { return false }", n)
+		}
 		g.p("end, err := walk%sEntry(g.buf, p, g.blockLength, g.actingVersion, g)", b.goName)
 		g.p("if err != nil { return false }")
-		g.p("g.block = g.buf[p : p+g.blockLength : p+g.blockLength]")
+		g.p("%s", setBlock(b, "g", "g.buf", "p", "g.blockLength"))
 		g.p("g.next = end")
 		g.p("}")
 		g.p("g.index++")

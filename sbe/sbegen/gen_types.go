@@ -204,7 +204,7 @@ func (g *gen) composite(t *typ, ns names) error {
 	if t.desc != "" {
 		g.p("// %s", comment(t.desc))
 	}
-	g.p("type %s struct{ b []byte }", t.goName)
+	g.p("type %s struct{ b *[%d]byte }", t.goName, t.size)
 	g.p("")
 	g.p("// %sEncodedLength is the encoded size of %s in bytes.", t.goName, t.name)
 	g.p("const %sEncodedLength = %d", t.goName, t.size)
@@ -216,7 +216,7 @@ func (g *gen) composite(t *typ, ns names) error {
 	g.p("// Wrap points c at buf[offset:offset+%d].", t.size)
 	g.p("func (c *%s) Wrap(buf []byte, offset int) error {", t.goName)
 	g.p("if offset < 0 || offset > len(buf) || len(buf)-offset < %d { return sbert.ErrShortBuffer }", t.size)
-	g.p("c.b = buf[offset : offset+%d : offset+%d]", t.size, t.size)
+	g.p("c.b = (*[%d]byte)(buf[offset : offset+%d])", t.size, t.size)
 	g.p("return nil")
 	g.p("}")
 	g.p("")
@@ -455,8 +455,8 @@ func (g *gen) accessors(sc scope, f *field, ms names) error {
 	case t.kind == kindComposite:
 		g.p("// %s returns %s, a flyweight over its %d bytes%s.", f.goName, f.name, t.size, doc)
 		g.p("func %s %s() %s {", sc.decl, f.goName, t.goName)
-		guardLine(fmt.Sprintf("%s{b: make([]byte, %d)}", t.goName, t.size))
-		g.p("return %s{b: %s[%d:%d:%d]}", t.goName, sc.b, off, off+t.size, off+t.size)
+		guardLine(fmt.Sprintf("%s{b: new([%d]byte)}", t.goName, t.size))
+		g.p("return %s{b: (*[%d]byte)(%s[%d:%d])}", t.goName, t.size, sc.b, off, off+t.size)
 		g.p("}")
 	default:
 		return g.s.errf(f.line, "field %s: unsupported type %s", f.name, t.name)

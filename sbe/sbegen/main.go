@@ -3,12 +3,14 @@
 // Usage (from a //go:generate line):
 //
 //	sbegen -schema ims.xml -out imssbe [-package imssbe] [-name ims]
-//	       [-unit TYPE=us ...] [-exponent-attr NAMESPACE-URI:LOCAL]
+//	       [-unit TYPE=us ...] [-exponent-attr NAMESPACE-URI:LOCAL] [-doc FILE.md]
 //
 // It writes schema_gen.go, types_gen.go and messages_gen.go into -out (and
 // removes other sbegen output there), gofmt'ed and deterministic: the same
 // schema and flags always give the same bytes. The generated packages use
-// the small runtime in github.com/ims-dev/ims/sbe/sbert.
+// the small runtime in github.com/ims-dev/ims/sbe/sbert. With -doc it also
+// writes the schema's wire layout (every message's offsets and sizes) as
+// Markdown.
 //
 // Rendering hints come from the schema's ims namespace
 // (https://github.com/ims-dev/ims/sbe): ims:unit="us|ns|ms|s" on a timestamp
@@ -43,6 +45,7 @@ func run(args []string) error {
 	pkg := fs.String("package", "", "Go package name (default: the base name of -out)")
 	name := fs.String("name", "", "the schema's short name for tools (default: the package name)")
 	expAttr := fs.String("exponent-attr", "", "field attribute naming a mantissa's exponent field, as NAMESPACE-URI:LOCAL")
+	docPath := fs.String("doc", "", "also write the schema's wire layout as Markdown to this file")
 	units := map[string]string{}
 	fs.Func("unit", "TYPE=UNIT: the timestamp unit (s, ms, us, ns) of encoded type TYPE; repeatable", func(v string) error {
 		t, u, ok := strings.Cut(v, "=")
@@ -70,25 +73,39 @@ func run(args []string) error {
 		}
 		opts.expSpace, opts.expLocal = (*expAttr)[:i], (*expAttr)[i+1:]
 	}
-	files, err := generateFile(*schemaPath, opts)
+	s, err := loadFile(*schemaPath, opts)
 	if err != nil {
 		return err
 	}
-	return writeFiles(*outDir, files)
+	files, err := generate(s)
+	if err != nil {
+		return err
+	}
+	if err := writeFiles(*outDir, files); err != nil {
+		return err
+	}
+	if *docPath != "" {
+		return writeIfChanged(*docPath, markdown(s))
+	}
+	return nil
 }
 
-// generateFile loads a schema file and generates its package.
-func generateFile(path string, opts options) (map[string][]byte, error) {
+// loadFile loads and resolves a schema file.
+func loadFile(path string, opts options) (*schema, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	s, err := loadSchema(filepath.Base(path), f, opts)
-	if err != nil {
-		return nil, err
+	return loadSchema(filepath.Base(path), f, opts)
+}
+
+// writeIfChanged writes data to path unless the file already holds it.
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
 	}
-	return generate(s)
+	return os.WriteFile(path, data, 0o644)
 }
 
 // writeFiles writes the generated files into dir, leaving unchanged files
@@ -119,11 +136,7 @@ func writeFiles(dir string, files map[string][]byte) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		p := filepath.Join(dir, k)
-		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, files[k]) {
-			continue
-		}
-		if err := os.WriteFile(p, files[k], 0o644); err != nil {
+		if err := writeIfChanged(filepath.Join(dir, k), files[k]); err != nil {
 			return err
 		}
 	}

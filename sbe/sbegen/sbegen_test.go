@@ -93,14 +93,22 @@ func TestMalformedXML(t *testing.T) {
 
 // schemas are the go:generate lines of ../generate.go.
 var schemas = []struct {
-	xml, out string
-	opts     options
+	xml, out, doc string
+	opts          options
 }{
-	{"../ims.xml", "../imssbe", options{name: "ims", pkg: "imssbe"}},
-	{"../stream_1_0.xml", "../binancesbe", options{name: "binance-stream", pkg: "binancesbe",
+	{"../ims.xml", "../imssbe", "../../docs/sbe-ims.md", options{name: "ims", pkg: "imssbe"}},
+	{"../stream_1_0.xml", "../binancesbe", "../../docs/sbe-binance-stream.md", options{name: "binance-stream", pkg: "binancesbe",
 		units: map[string]string{"utcTimestampUs": "us"}, expSpace: "https://developers.binance.com/docs/binance-spot-api-docs", expLocal: "exponent"}},
-	{"testdata/full.xml", "../internal/fullsbe", options{pkg: "fullsbe"}},
-	{"testdata/bigendian.xml", "../internal/besbe", options{pkg: "besbe"}},
+	{"testdata/full.xml", "../internal/fullsbe", "", options{pkg: "fullsbe"}},
+	{"testdata/bigendian.xml", "../internal/besbe", "", options{pkg: "besbe"}},
+}
+
+func generateFile(path string, opts options) (map[string][]byte, error) {
+	s, err := loadFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return generate(s)
 }
 
 // TestCommittedUpToDate regenerates every package in memory and compares
@@ -130,6 +138,23 @@ func TestCommittedUpToDate(t *testing.T) {
 				}
 				if !bytes.Equal(old, src) {
 					t.Fatalf("%s/%s is stale; run go generate ./sbe", sc.out, name)
+				}
+			}
+			s, err := loadFile(sc.xml, sc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := markdown(s)
+			if !bytes.Equal(doc, markdown(s)) {
+				t.Fatal("Markdown differs between runs")
+			}
+			if sc.doc != "" {
+				old, err := os.ReadFile(sc.doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(old, doc) {
+					t.Fatalf("%s is stale; run go generate ./sbe", sc.doc)
 				}
 			}
 		})

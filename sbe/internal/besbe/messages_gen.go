@@ -17,7 +17,8 @@ const TickBlockLength = 8
 
 // Tick is a flyweight over the Tick message (template 1, 8-byte root block).
 type Tick struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	gOff                             int
@@ -29,9 +30,9 @@ func (m *Tick) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 8 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 8
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 8, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+8 : offset+8]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+8, 8, SchemaVersion
 	m.gOff = -1
 	m.sOff = -1
 	return nil
@@ -66,7 +67,7 @@ func (m *Tick) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVe
 		return sbert.Truncated(`Tick`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.gOff = pos
 	if pos, err = walkTickG(buf, pos, actingVersion); err != nil {
@@ -146,7 +147,7 @@ func (m *Tick) G() TickG {
 }
 
 // GCount writes the g group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *Tick) GCount(n int) (TickG, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -159,8 +160,8 @@ func (m *Tick) GCount(n int) (TickG, error) {
 	binary.BigEndian.PutUint16(m.buf[p:p+2], 8)
 	binary.BigEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.gOff = p
-	*lim = p + 4
-	it := TickG{buf: m.buf, limit: lim, blockLength: 8, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*8
+	it := TickG{buf: m.buf, writing: true, blockLength: 8, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -250,8 +251,9 @@ const TickGBlockLength = 8
 
 // TickG iterates over the g group of Tick (decoding) or writes its entries (encoding).
 type TickG struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[8]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -286,15 +288,12 @@ func (g TickG) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *TickG) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 8 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[8]byte)(g.buf[p : p+8])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 

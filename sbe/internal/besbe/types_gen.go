@@ -9,7 +9,7 @@ import (
 )
 
 // Hdr is a flyweight over the hdr composite (8 bytes).
-type Hdr struct{ b []byte }
+type Hdr struct{ b *[8]byte }
 
 // HdrEncodedLength is the encoded size of hdr in bytes.
 const HdrEncodedLength = 8
@@ -19,7 +19,7 @@ func (c *Hdr) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 8 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+8 : offset+8]
+	c.b = (*[8]byte)(buf[offset : offset+8])
 	return nil
 }
 
@@ -82,7 +82,7 @@ func (c Hdr) AppendText(dst []byte) []byte {
 }
 
 // GroupSizeEncoding is a flyweight over the groupSizeEncoding composite (4 bytes).
-type GroupSizeEncoding struct{ b []byte }
+type GroupSizeEncoding struct{ b *[4]byte }
 
 // GroupSizeEncodingEncodedLength is the encoded size of groupSizeEncoding in bytes.
 const GroupSizeEncodingEncodedLength = 4
@@ -92,7 +92,7 @@ func (c *GroupSizeEncoding) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+4 : offset+4]
+	c.b = (*[4]byte)(buf[offset : offset+4])
 	return nil
 }
 

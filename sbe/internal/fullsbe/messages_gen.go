@@ -18,7 +18,8 @@ const EverythingBlockLength = 120
 // Everything is a flyweight over the Everything message (template 1, 120-byte root block).
 // Every kind of field.
 type Everything struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	legsOff                          int
@@ -33,17 +34,17 @@ func (m *Everything) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 120 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 120
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 120, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+120 : offset+120]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+120, 120, SchemaVersion
 	m.legsOff = -1
 	m.tagsOff = -1
 	m.textOff = -1
 	m.blobOff = -1
 	m.lateOff = -1
-	clear(m.block[67:80])
-	clear(m.block[84:88])
-	clear(m.block[113:120])
+	clear(buf[offset+67 : offset+80])
+	clear(buf[offset+84 : offset+88])
+	clear(buf[offset+113 : offset+120])
 	return nil
 }
 
@@ -53,17 +54,18 @@ func (m *Everything) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0003000700010078)
-	start, end := offset+HeaderLength, offset+HeaderLength+120
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 120, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+120 : start+120]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+120, 120, SchemaVersion
 	m.legsOff = -1
 	m.tagsOff = -1
 	m.textOff = -1
 	m.blobOff = -1
 	m.lateOff = -1
-	clear(m.block[67:80])
-	clear(m.block[84:88])
-	clear(m.block[113:120])
+	clear(buf[start+67 : start+80])
+	clear(buf[start+84 : start+88])
+	clear(buf[start+113 : start+120])
 	return nil
 }
 
@@ -86,7 +88,7 @@ func (m *Everything) WrapForDecode(buf []byte, offset int, actingBlockLength, ac
 		return sbert.Truncated(`Everything`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	var err error
 	m.legsOff = pos
 	if pos, err = walkEverythingLegs(buf, pos, actingVersion); err != nil {
@@ -317,22 +319,22 @@ func (m *Everything) SetFlags(v Flags) { binary.LittleEndian.PutUint16(m.block[5
 
 // D9 returns d9, a flyweight over its 8 bytes.
 func (m *Everything) D9() Decimal9 {
-	return Decimal9{b: m.block[59:67:67]}
+	return Decimal9{b: (*[8]byte)(m.block[59:67])}
 }
 
 // Point returns point, a flyweight over its 15 bytes.
 func (m *Everything) Point() Point {
-	return Point{b: m.block[80:95:95]}
+	return Point{b: (*[15]byte)(m.block[80:95])}
 }
 
 // Amount returns amount, a flyweight over its 9 bytes.
 func (m *Everything) Amount() Amount {
-	return Amount{b: m.block[95:104:104]}
+	return Amount{b: (*[9]byte)(m.block[95:104])}
 }
 
 // Exp returns exp, a flyweight over its 5 bytes.
 func (m *Everything) Exp() Exp {
-	return Exp{b: m.block[104:109:109]}
+	return Exp{b: (*[5]byte)(m.block[104:109])}
 }
 
 // AddedInActingVersion reports whether added is present (it is since version 2).
@@ -371,7 +373,7 @@ func (m *Everything) Legs() EverythingLegs {
 }
 
 // LegsCount writes the legs group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *Everything) LegsCount(n int) (EverythingLegs, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -408,7 +410,7 @@ func (m *Everything) Tags() EverythingTags {
 }
 
 // TagsCount writes the tags group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (m *Everything) TagsCount(n int) (EverythingTags, error) {
 	lim := &m.limit
 	if n < 0 || int64(n) > 65534 {
@@ -421,8 +423,8 @@ func (m *Everything) TagsCount(n int) (EverythingTags, error) {
 	binary.LittleEndian.PutUint16(m.buf[p:p+2], 1)
 	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
 	m.tagsOff = p
-	*lim = p + 4
-	it := EverythingTags{buf: m.buf, limit: lim, blockLength: 1, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	*lim = p + 4 + n*1
+	it := EverythingTags{buf: m.buf, writing: true, blockLength: 1, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
 	return it, nil
 }
 
@@ -760,8 +762,9 @@ const EverythingLegsBlockLength = 12
 
 // EverythingLegs iterates over the legs group of Everything (decoding) or writes its entries (encoding).
 type EverythingLegs struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           []byte // the current entry
+	limit                           *int   // the message's write position when encoding
 	blockLength, count, index, next int
 	actingVersion                   uint16
 	fillsOff                        int
@@ -842,7 +845,7 @@ func (g *EverythingLegs) Next() bool {
 			return false
 		}
 		g.block = g.buf[p : p+12 : p+12]
-		clear(g.block[8:12])
+		clear(g.buf[p+8 : p+12])
 		*g.limit = p + 12
 		g.fillsOff = -1
 		g.legNameOff = -1
@@ -895,7 +898,7 @@ func (g *EverythingLegs) Fills() EverythingLegsFills {
 }
 
 // FillsCount writes the fills group header for n entries at the write position (encoding);
-// call Next on the result before writing each entry.
+// call Next on the result before writing each of the n entries.
 func (g *EverythingLegs) FillsCount(n int) (EverythingLegsFills, error) {
 	lim := g.limit
 	if lim == nil {
@@ -1015,8 +1018,9 @@ const EverythingLegsFillsBlockLength = 2
 
 // EverythingLegsFills iterates over the legs.fills group of Everything (decoding) or writes its entries (encoding).
 type EverythingLegsFills struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           []byte // the current entry
+	limit                           *int   // the message's write position when encoding
 	blockLength, count, index, next int
 	actingVersion                   uint16
 	noteOff                         int
@@ -1204,8 +1208,9 @@ const EverythingTagsBlockLength = 1
 
 // EverythingTags iterates over the tags group of Everything (decoding) or writes its entries (encoding).
 type EverythingTags struct {
-	buf, block                      []byte
-	limit                           *int // the message's write position when encoding
+	buf                             []byte
+	block                           *[1]byte // the current entry
+	writing                         bool
 	blockLength, count, index, next int
 	actingVersion                   uint16
 }
@@ -1240,15 +1245,12 @@ func (g EverythingTags) Index() int { return g.index }
 // encoding, when the buffer cannot hold another entry.
 func (g *EverythingTags) Next() bool {
 	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl {
+	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 1 {
 		return false
 	}
-	g.block = g.buf[p : p+bl : p+bl]
+	g.block = (*[1]byte)(g.buf[p : p+1])
 	g.next = p + bl
 	g.index++
-	if g.limit != nil {
-		*g.limit = g.next
-	}
 	return true
 }
 
@@ -1296,7 +1298,8 @@ const EmptyBlockLength = 0
 
 // Empty is a flyweight over the Empty message (template 2, 0-byte root block).
 type Empty struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            *[0]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1306,9 +1309,9 @@ func (m *Empty) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 0 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 0
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 0, SchemaVersion
+	m.buf = buf
+	m.block = (*[0]byte)(buf[offset : offset+0])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+0, 0, SchemaVersion
 	return nil
 }
 
@@ -1318,9 +1321,10 @@ func (m *Empty) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0003000700020000)
-	start, end := offset+HeaderLength, offset+HeaderLength+0
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 0, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[0]byte)(buf[start : start+0])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+0, 0, SchemaVersion
 	return nil
 }
 
@@ -1338,7 +1342,7 @@ func (m *Empty) WrapForDecode(buf []byte, offset int, actingBlockLength, actingV
 		return sbert.Truncated(`Empty`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = (*[0]byte)(buf[offset : offset+0])
 	m.limit = pos
 	return nil
 }
@@ -1360,7 +1364,8 @@ func (m *Empty) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`Empty`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = (*[0]byte)(buf[start : start+0])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1401,7 +1406,8 @@ const VersionedBlockLength = 18
 
 // Versioned is a flyweight over the Versioned message (template 3, 18-byte root block).
 type Versioned struct {
-	buf, block                       []byte
+	buf                              []byte
+	block                            []byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 }
@@ -1411,9 +1417,9 @@ func (m *Versioned) WrapForEncode(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 18 {
 		return sbert.ErrShortBuffer
 	}
-	end := offset + 18
-	m.buf, m.block = buf, buf[offset:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, end, 18, SchemaVersion
+	m.buf = buf
+	m.block = buf[offset : offset+18 : offset+18]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+18, 18, SchemaVersion
 	return nil
 }
 
@@ -1423,9 +1429,10 @@ func (m *Versioned) WrapAndApplyHeader(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0003000700030012)
-	start, end := offset+HeaderLength, offset+HeaderLength+18
-	m.buf, m.block = buf, buf[start:end:end]
-	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, end, 18, SchemaVersion
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = buf[start : start+18 : start+18]
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+18, 18, SchemaVersion
 	return nil
 }
 
@@ -1443,7 +1450,7 @@ func (m *Versioned) WrapForDecode(buf []byte, offset int, actingBlockLength, act
 		return sbert.Truncated(`Versioned`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset:pos:pos]
+	m.block = buf[offset : offset+bl : offset+bl]
 	m.limit = pos
 	return nil
 }
@@ -1465,7 +1472,8 @@ func (m *Versioned) WrapForDecodeHeader(buf []byte, offset int) error {
 	if len(buf)-start < bl {
 		return sbert.Truncated(`Versioned`, "", start+bl, len(buf))
 	}
-	m.buf, m.block = buf, buf[start:start+bl:start+bl]
+	m.buf = buf
+	m.block = buf[start : start+bl : start+bl]
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
 	return nil
 }
@@ -1519,9 +1527,9 @@ func (m *Versioned) CInActingVersion() bool { return m.actingVersion >= 3 }
 // C returns c, a flyweight over its 9 bytes.
 func (m *Versioned) C() Amount {
 	if m.actingVersion < 3 {
-		return Amount{b: make([]byte, 9)}
+		return Amount{b: new([9]byte)}
 	}
-	return Amount{b: m.block[9:18:18]}
+	return Amount{b: (*[9]byte)(m.block[9:18])}
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,

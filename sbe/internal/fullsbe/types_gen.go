@@ -10,7 +10,7 @@ import (
 )
 
 // MessageHeader is a flyweight over the messageHeader composite (8 bytes).
-type MessageHeader struct{ b []byte }
+type MessageHeader struct{ b *[8]byte }
 
 // MessageHeaderEncodedLength is the encoded size of messageHeader in bytes.
 const MessageHeaderEncodedLength = 8
@@ -20,7 +20,7 @@ func (c *MessageHeader) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 8 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+8 : offset+8]
+	c.b = (*[8]byte)(buf[offset : offset+8])
 	return nil
 }
 
@@ -83,7 +83,7 @@ func (c MessageHeader) AppendText(dst []byte) []byte {
 }
 
 // GroupSizeEncoding is a flyweight over the groupSizeEncoding composite (4 bytes).
-type GroupSizeEncoding struct{ b []byte }
+type GroupSizeEncoding struct{ b *[4]byte }
 
 // GroupSizeEncodingEncodedLength is the encoded size of groupSizeEncoding in bytes.
 const GroupSizeEncodingEncodedLength = 4
@@ -93,7 +93,7 @@ func (c *GroupSizeEncoding) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+4 : offset+4]
+	c.b = (*[4]byte)(buf[offset : offset+4])
 	return nil
 }
 
@@ -132,7 +132,7 @@ func (c GroupSizeEncoding) AppendText(dst []byte) []byte {
 }
 
 // GroupSize8 is a flyweight over the groupSize8 composite (2 bytes).
-type GroupSize8 struct{ b []byte }
+type GroupSize8 struct{ b *[2]byte }
 
 // GroupSize8EncodedLength is the encoded size of groupSize8 in bytes.
 const GroupSize8EncodedLength = 2
@@ -142,7 +142,7 @@ func (c *GroupSize8) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 2 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+2 : offset+2]
+	c.b = (*[2]byte)(buf[offset : offset+2])
 	return nil
 }
 
@@ -404,7 +404,7 @@ func (s Flags) String() string { return string(s.AppendText(nil)) }
 
 // Decimal9 is a flyweight over the Decimal9 composite (8 bytes).
 // FIX decimal: constant exponent
-type Decimal9 struct{ b []byte }
+type Decimal9 struct{ b *[8]byte }
 
 // Decimal9EncodedLength is the encoded size of Decimal9 in bytes.
 const Decimal9EncodedLength = 8
@@ -414,7 +414,7 @@ func (c *Decimal9) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 8 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+8 : offset+8]
+	c.b = (*[8]byte)(buf[offset : offset+8])
 	return nil
 }
 
@@ -499,7 +499,7 @@ func (v PointKind) AppendText(dst []byte) []byte {
 }
 
 // Point is a flyweight over the Point composite (15 bytes).
-type Point struct{ b []byte }
+type Point struct{ b *[15]byte }
 
 // PointEncodedLength is the encoded size of Point in bytes.
 const PointEncodedLength = 15
@@ -509,7 +509,7 @@ func (c *Point) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 15 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+15 : offset+15]
+	c.b = (*[15]byte)(buf[offset : offset+15])
 	return nil
 }
 
@@ -572,7 +572,7 @@ func (c Point) AppendText(dst []byte) []byte {
 }
 
 // Amount is a flyweight over the Amount composite (9 bytes).
-type Amount struct{ b []byte }
+type Amount struct{ b *[9]byte }
 
 // AmountEncodedLength is the encoded size of Amount in bytes.
 const AmountEncodedLength = 9
@@ -582,7 +582,7 @@ func (c *Amount) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 9 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+9 : offset+9]
+	c.b = (*[9]byte)(buf[offset : offset+9])
 	return nil
 }
 
@@ -631,7 +631,7 @@ func (c Amount) AppendText(dst []byte) []byte {
 }
 
 // Exp is a flyweight over the Exp composite (5 bytes).
-type Exp struct{ b []byte }
+type Exp struct{ b *[5]byte }
 
 // ExpEncodedLength is the encoded size of Exp in bytes.
 const ExpEncodedLength = 5
@@ -641,7 +641,7 @@ func (c *Exp) Wrap(buf []byte, offset int) error {
 	if offset < 0 || offset > len(buf) || len(buf)-offset < 5 {
 		return sbert.ErrShortBuffer
 	}
-	c.b = buf[offset : offset+5 : offset+5]
+	c.b = (*[5]byte)(buf[offset : offset+5])
 	return nil
 }
 
