@@ -152,7 +152,7 @@ func (e *OversizeError) Error() string {
 type Result struct {
 	Messages int   // messages written
 	Errors   int   // messages reported as errors
-	Bytes    int64 // input bytes consumed (raw) or decoded (hex, base64)
+	Bytes    int64 // input bytes read (raw) or message bytes decoded (hex, base64)
 }
 
 // decoder holds one run's state.
