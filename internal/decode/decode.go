@@ -304,23 +304,25 @@ func (d *decoder) raw(ctx context.Context, r io.Reader) error {
 		}
 		msg := buf[pos:]
 		n, err := d.render(msg)
-		var we *writeError
-		if errors.As(err, &we) {
-			return we
-		}
-		var te *sbert.TruncatedError
-		if errors.As(err, &te) {
-			// A declaration beyond the limit is corrupt, whether or not the
-			// input happens to end here.
-			if te.Need > d.opts.MaxMessageSize {
-				return d.fail(&Error{Offset: base + int64(pos), Err: &OversizeError{Need: te.Need, Limit: d.opts.MaxMessageSize}})
-			}
-			if !eof {
-				need = max(te.Need, avail+1)
-				continue
-			}
-		}
 		if err != nil {
+			// (errors.As only here: its target escapes, and this loop must
+			// not allocate per message.)
+			var we *writeError
+			if errors.As(err, &we) {
+				return we
+			}
+			var te *sbert.TruncatedError
+			if errors.As(err, &te) {
+				// A declaration beyond the limit is corrupt, whether or not
+				// the input happens to end here.
+				if te.Need > d.opts.MaxMessageSize {
+					return d.fail(&Error{Offset: base + int64(pos), Err: &OversizeError{Need: te.Need, Limit: d.opts.MaxMessageSize}})
+				}
+				if !eof {
+					need = max(te.Need, avail+1)
+					continue
+				}
+			}
 			return d.fail(&Error{Offset: base + int64(pos), Err: err})
 		}
 		need = 0
@@ -368,11 +370,11 @@ func (d *decoder) lines(ctx context.Context, r io.Reader) error {
 				d.res.Bytes += int64(len(msg))
 				derr = d.line(msg)
 			}
-			var we *writeError
-			if errors.As(derr, &we) {
-				return we
-			}
 			if derr != nil {
+				var we *writeError
+				if errors.As(derr, &we) {
+					return we
+				}
 				if ferr := d.fail(&Error{Line: n, Err: derr}); ferr != nil {
 					return ferr
 				}

@@ -466,3 +466,33 @@ func BenchmarkHexText(b *testing.B) {
 		}
 	}
 }
+
+// TestNoPerMessageAllocations: a run allocates its buffers once; decoding
+// more messages does not allocate more.
+func TestNoPerMessageAllocations(t *testing.T) {
+	one, _ := mixed(t)
+	small, large := bytes.Repeat(one, 10), bytes.Repeat(one, 100)
+	hexSmall, hexLarge := strings.Repeat(tradeBarHex+"\n", 60), strings.Repeat(tradeBarHex+"\n", 600)
+	for _, tc := range []struct {
+		name         string
+		opts         Options
+		small, large func() io.Reader
+	}{
+		{"raw json", Options{Format: sbert.FormatJSON}, func() io.Reader { return bytes.NewReader(small) }, func() io.Reader { return bytes.NewReader(large) }},
+		{"raw text", Options{}, func() io.Reader { return bytes.NewReader(small) }, func() io.Reader { return bytes.NewReader(large) }},
+		{"hex", Options{Input: Hex}, func() io.Reader { return strings.NewReader(hexSmall) }, func() io.Reader { return strings.NewReader(hexLarge) }},
+	} {
+		allocs := func(r func() io.Reader) float64 {
+			return testing.AllocsPerRun(5, func() {
+				if _, err := Run(context.Background(), r(), io.Discard, tc.opts, nil); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		// The larger run may grow a buffer once more; it must not scale
+		// with the ten times more messages.
+		if s, l := allocs(tc.small), allocs(tc.large); l > s+2 {
+			t.Errorf("%s: %v allocations for 10x the messages, %v for 1x", tc.name, l, s)
+		}
+	}
+}
