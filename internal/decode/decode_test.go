@@ -489,9 +489,11 @@ func TestNoPerMessageAllocations(t *testing.T) {
 				}
 			})
 		}
-		// The larger run may grow a buffer once more; it must not scale
-		// with the ten times more messages.
-		if s, l := allocs(tc.small), allocs(tc.large); l > s+2 {
+		// A message straddling a 64 KiB read boundary costs a truncation
+		// error (a few allocations) before more input is read; that scales
+		// with the input's chunks, never with its messages.
+		chunks := float64(len(large)/(64<<10) + 1)
+		if s, l := allocs(tc.small), allocs(tc.large); l > s+4*chunks {
 			t.Errorf("%s: %v allocations for 10x the messages, %v for 1x", tc.name, l, s)
 		}
 	}
