@@ -46,8 +46,9 @@ type Frame struct {
 	// Event is the market event (FrameEvent). Its pointers point into the
 	// Parser: they are reused by the next Parse.
 	Event source.Event
-	// ID is the request id of a response or error (HasID false when the
-	// frame has none or it is not an integer; RawID then holds its text).
+	// ID is the request id of a response or error. HasID is false when the
+	// frame has none or it is not an integer; RawID then holds its raw JSON
+	// (e.g. "\"abc\"" for a string id).
 	ID    int64
 	HasID bool
 	RawID []byte

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -220,11 +219,7 @@ func (s *Source) Stop(ctx context.Context, subs ...source.Subscription) error {
 }
 
 // Subscriptions lists the subscribed streams, sorted by name.
-func (s *Source) Subscriptions() []StreamName {
-	names := s.feed.Streams()
-	sort.Slice(names, func(i, j int) bool { return names[i].String() < names[j].String() })
-	return names
-}
+func (s *Source) Subscriptions() []StreamName { return s.feed.Streams() }
 
 // Run delivers events to h until ctx ends or Close; calls for one
 // connection shard are serialised, shards call h concurrently.
