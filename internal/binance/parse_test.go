@@ -370,3 +370,37 @@ func TestParseLargeDecimalsFallBack(t *testing.T) {
 		t.Errorf("got %+v", b)
 	}
 }
+
+// TestParseWrapperVariants covers combined frames the fast path hands to
+// the generic one: extra wrapper keys, data before stream, array payloads,
+// whitespace.
+func TestParseWrapperVariants(t *testing.T) {
+	payload := `{"e":"aggTrade","E":1,"a":7,"s":"BTCUSDT","p":"1.5","q":"2","f":1,"l":2,"T":3,"m":true}`
+	frames := []string{
+		`{"stream":"btcusdt@aggTrade","data":` + payload + `}`,
+		`{"stream":"btcusdt@aggTrade","data":` + payload + `,"x":[1,2]}`,
+		`{"data":` + payload + `,"stream":"btcusdt@aggTrade"}`,
+		` { "stream" : "btcusdt@aggTrade" , "data" : ` + payload + ` } `,
+		`{"stream":"btcusdt@aggTrade","data":[` + payload + `]}`,
+	}
+	p := binance.NewParser(binance.CoinM, binance.ParserOptions{})
+	for _, f := range frames {
+		fr, err := p.Parse([]byte(f), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !fr.HasStream || fr.Stream.Channel != market.ChannelAggTrade || fr.Event.AggTrade.AggTradeID != 7 || fr.More {
+			t.Errorf("%s: %+v", f, fr)
+		}
+	}
+	// A frame that starts like the fast path but is broken fails clearly.
+	for _, f := range []string{
+		`{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade"`,
+		`{"stream":"btcusdt@aggTrade","data":` + payload + `}}`,
+		`{"stream":"btcusdt@aggTrade","data":` + payload,
+	} {
+		if _, err := p.Parse([]byte(f), 0); !errors.Is(err, binance.ErrMalformed) {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
