@@ -167,3 +167,23 @@ func TestServerCommandServesAndPersists(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, logs.String())
 	}
 }
+
+// TestServerCommandDataDirInUse runs a second `ims server` on the data
+// directory of a running one: it must refuse with a clear error and exit 1,
+// leaving the first one serving.
+func TestServerCommandDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	addr, _, stop := startServerCmd(t, "--data-dir", dir, "--root-username", "admin", "--root-password", "s3cret")
+	code, _, errOut := runCLI(t, "", "server", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if code != ExitError || !strings.Contains(errOut, dir) || !strings.Contains(errOut, "in use by another process") {
+		t.Fatalf("second server: exit %d, stderr %q", code, errOut)
+	}
+	c, err := iggy.DialURL(context.Background(), "iggy://admin:s3cret@"+addr+"?ping=0")
+	if err != nil {
+		t.Fatalf("first server no longer serving: %v", err)
+	}
+	c.Close()
+	if code := stop(); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // Benchmarks over loopback TCP with pre-built frames: they measure the
@@ -29,7 +31,7 @@ func benchSetup(b *testing.B, cfg Config) (*tclient, []byte) {
 	for i := range msgs {
 		msgs[i] = make([]byte, benchPayload)
 	}
-	return c, frame(cmdSendMessages, sendPayload(s, tp, partitionID(0), msgs...))
+	return c, frame(wire.CmdSendMessages, sendPayload(s, tp, partitionID(0), msgs...))
 }
 
 // roundTrip writes req and discards the response, failing on a bad status.
@@ -40,7 +42,7 @@ func roundTrip(b *testing.B, conn net.Conn, req []byte, buf []byte) []byte {
 	if _, err := io.ReadFull(conn, buf[:8]); err != nil {
 		b.Fatal(err)
 	}
-	if st := Status(binary.LittleEndian.Uint32(buf)); st != StatusOK {
+	if st := statusOf(buf); st != nil {
 		b.Fatalf("status %v", st)
 	}
 	n := int(binary.LittleEndian.Uint32(buf[4:]))
@@ -85,7 +87,7 @@ func benchPoll(b *testing.B, cfg Config) {
 	}
 	polls := make([][]byte, batches)
 	for i := range polls {
-		polls[i] = frame(cmdPollMessages, pollPayload(consumerOf(1), 0, 0, somePartition(0), pollOffset, uint64(i*benchBatch), benchBatch, false))
+		polls[i] = frame(wire.CmdPollMessages, pollPayload(consumerOf(1), 0, 0, somePartition(0), pollOffset, uint64(i*benchBatch), benchBatch, false))
 	}
 	b.SetBytes(int64(benchBatch * benchPayload))
 	b.ReportAllocs()

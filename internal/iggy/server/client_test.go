@@ -3,16 +3,39 @@ package server
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
-// tclient builds request payloads for tests; it is deliberately independent
-// of the package's own parsers so the two check each other.
+// tclient speaks raw frames. It builds request payloads by hand from the
+// spec rather than with package wire's encoders, so the server's decoding is
+// checked against independent bytes; it reads responses with wire's
+// client-side parsers, which wire's golden tests pin down.
 type tclient struct {
 	*rawConn
 }
 
 func newClient(t testing.TB, srv *Server) *tclient {
 	return &tclient{dialRaw(t, srv.Addr())}
+}
+
+// serveTopic starts a server (startServer) with stream "s" holding topic
+// "t" of the given partitions, and returns it with a root client and the
+// stream and topic ids.
+func serveTopic(t testing.TB, cfg Config, partitions uint32) (*Server, *tclient, uint32, uint32) {
+	t.Helper()
+	srv := startServer(t, cfg)
+	c := rootClient(t, srv.Addr())
+	s := c.createStream("s")
+	return srv, c, s, c.createTopic(s, "t", partitions)
+}
+
+// rootClient connects to addr and logs in as the default root user.
+func rootClient(t testing.TB, addr string) *tclient {
+	t.Helper()
+	c := &tclient{dialRaw(t, addr)}
+	c.login("iggy", "iggy")
+	return c
 }
 
 func idNum(v uint32) []byte { return binary.LittleEndian.AppendUint32([]byte{1, 4}, v) }
@@ -29,24 +52,25 @@ func cat(parts ...[]byte) []byte {
 }
 
 // call sends code+payload and returns status and response payload.
-func (c *tclient) call(code uint32, payload []byte) (Status, []byte) {
+func (c *tclient) call(code wire.Command, payload []byte) (*wire.Error, []byte) {
 	resp := c.do(frame(code, payload))
 	return statusOf(resp), resp[8:]
 }
 
-func (c *tclient) ok(code uint32, payload []byte) []byte {
+func (c *tclient) ok(code wire.Command, payload []byte) []byte {
 	c.t.Helper()
 	st, body := c.call(code, payload)
-	if st != StatusOK {
-		c.t.Fatalf("command %d: %v", code, st)
+	if st != nil {
+		c.t.Fatalf("command %v: %v", code, st)
 	}
 	return body
 }
 
-func (c *tclient) expect(want Status, code uint32, payload []byte) {
+// expect sends a request and checks its status (nil: OK).
+func (c *tclient) expect(want *wire.Error, code wire.Command, payload []byte) {
 	c.t.Helper()
 	if st, _ := c.call(code, payload); st != want {
-		c.t.Fatalf("command %d: got %v, want %v", code, st, want)
+		c.t.Fatalf("command %v: got %v, want %v", code, st, want)
 	}
 }
 
@@ -56,12 +80,12 @@ func loginPayload(user, pass string) []byte {
 
 func (c *tclient) login(user, pass string) uint32 {
 	c.t.Helper()
-	return binary.LittleEndian.Uint32(c.ok(cmdLoginUser, loginPayload(user, pass)))
+	return binary.LittleEndian.Uint32(c.ok(wire.CmdLoginUser, loginPayload(user, pass)))
 }
 
 func (c *tclient) createStream(name string) uint32 {
 	c.t.Helper()
-	return binary.LittleEndian.Uint32(c.ok(cmdCreateStream, name8(name)))
+	return binary.LittleEndian.Uint32(c.ok(wire.CmdCreateStream, name8(name)))
 }
 
 func topicPayload(stream []byte, partitions uint32, expiry, maxSize uint64, name string) []byte {
@@ -70,7 +94,7 @@ func topicPayload(stream []byte, partitions uint32, expiry, maxSize uint64, name
 
 func (c *tclient) createTopic(stream uint32, name string, partitions uint32) uint32 {
 	c.t.Helper()
-	return binary.LittleEndian.Uint32(c.ok(cmdCreateTopic, topicPayload(idNum(stream), partitions, 0, 0, name)))
+	return binary.LittleEndian.Uint32(c.ok(wire.CmdCreateTopic, topicPayload(idNum(stream), partitions, 0, 0, name)))
 }
 
 // partitioning kinds for sendPayload.
@@ -83,9 +107,7 @@ func sendPayload(stream, topic uint32, part []byte, payloads ...[]byte) []byte {
 	meta := cat(idNum(stream), idNum(topic), part, u32b(uint32(len(payloads))))
 	var idx, msgs []byte
 	for _, p := range payloads {
-		h := make([]byte, 64)
-		binary.LittleEndian.PutUint32(h[hdrPayloadLen:], uint32(len(p)))
-		msgs = append(append(msgs, h...), p...)
+		msgs = wire.AppendMessage(msgs, wire.MessageHeader{}, p, nil)
 		idx = cat(idx, u32b(0), u32b(uint32(len(msgs))), u64b(0))
 	}
 	return cat(u32b(uint32(len(meta))), meta, idx, msgs)
@@ -93,7 +115,7 @@ func sendPayload(stream, topic uint32, part []byte, payloads ...[]byte) []byte {
 
 func (c *tclient) send(stream, topic uint32, part []byte, payloads ...[]byte) {
 	c.t.Helper()
-	c.ok(cmdSendMessages, sendPayload(stream, topic, part, payloads...))
+	c.ok(wire.CmdSendMessages, sendPayload(stream, topic, part, payloads...))
 }
 
 // consumer kinds
@@ -129,29 +151,24 @@ func pollPayload(cons []byte, stream, topic uint32, part []byte, kind uint8, val
 
 func parsePolled(t testing.TB, b []byte) polled {
 	t.Helper()
-	if len(b) < 16 {
+	if len(b) < wire.PollHeaderSize {
 		t.Fatalf("poll response of %d bytes", len(b))
 	}
-	p := polled{partition: binary.LittleEndian.Uint32(b), current: binary.LittleEndian.Uint64(b[4:])}
-	n := binary.LittleEndian.Uint32(b[12:])
-	off := 16
-	for i := uint32(0); i < n; i++ {
-		f := b[off:]
-		pl := int(binary.LittleEndian.Uint32(f[hdrPayloadLen:]))
-		hl := int(binary.LittleEndian.Uint32(f[hdrUserHeadersLen:]))
-		p.offsets = append(p.offsets, binary.LittleEndian.Uint64(f[hdrOffset:]))
-		p.payloads = append(p.payloads, f[64:64+pl])
-		off += 64 + pl + hl
+	var pm wire.PolledMessages
+	if err := wire.ParsePolledMessages(b, &pm); err != nil {
+		t.Fatalf("malformed poll response %x: %v", b, err)
 	}
-	if off != len(b) {
-		t.Fatalf("poll response has %d trailing bytes", len(b)-off)
+	p := polled{partition: pm.PartitionID, current: pm.CurrentOffset}
+	for _, m := range pm.Messages {
+		p.offsets = append(p.offsets, m.Offset)
+		p.payloads = append(p.payloads, m.Payload)
 	}
 	return p
 }
 
 func (c *tclient) poll(cons []byte, stream, topic uint32, part []byte, kind uint8, value uint64, count uint32, auto bool) polled {
 	c.t.Helper()
-	return parsePolled(c.t, c.ok(cmdPollMessages, pollPayload(cons, stream, topic, part, kind, value, count, auto)))
+	return parsePolled(c.t, c.ok(wire.CmdPollMessages, pollPayload(cons, stream, topic, part, kind, value, count, auto)))
 }
 
 func groupIDs(stream, topic, group uint32) []byte {
@@ -161,23 +178,13 @@ func groupIDs(stream, topic, group uint32) []byte {
 // groupMembers decodes GetConsumerGroup: member id → partitions.
 func groupMembers(t testing.TB, b []byte) map[uint32][]uint32 {
 	t.Helper()
-	r := reader{b: b}
-	r.u32()
-	r.u32()
-	n := r.u32()
-	r.name(StatusInvalidFormat)
-	out := map[uint32][]uint32{}
-	for i := uint32(0); i < n; i++ {
-		id := r.u32()
-		k := r.u32()
-		ps := []uint32{}
-		for j := uint32(0); j < k; j++ {
-			ps = append(ps, r.u32())
-		}
-		out[id] = ps
+	g, err := wire.ParseConsumerGroupDetails(b)
+	if err != nil || len(g.Members) != int(g.MembersCount) {
+		t.Fatalf("malformed group details %x: %v", b, err)
 	}
-	if r.err != 0 || r.off != len(b) {
-		t.Fatalf("malformed group details %x", b)
+	out := map[uint32][]uint32{}
+	for _, m := range g.Members {
+		out[m.ID] = append([]uint32{}, m.Partitions...)
 	}
 	return out
 }

@@ -8,36 +8,34 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // callErr is a goroutine-safe request/response exchange for concurrency
 // tests (tclient fails the test directly, which only the test goroutine may).
-func callErr(conn net.Conn, code uint32, payload []byte) (Status, []byte, error) {
+func callErr(conn net.Conn, code wire.Command, payload []byte) (*wire.Error, []byte, error) {
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	if _, err := conn.Write(frame(code, payload)); err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	var hdr [8]byte
 	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	body := make([]byte, binary.LittleEndian.Uint32(hdr[4:]))
 	if _, err := io.ReadFull(conn, body); err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
-	return Status(binary.LittleEndian.Uint32(hdr[:])), body, nil
+	return statusOf(hdr[:]), body, nil
 }
 
 // TestConcurrentProducersConsumersAndAdmin runs producers, consumers, group
 // churn and metadata changes at once (run it with -race) and then checks
 // every partition holds dense, unique offsets and every message once.
 func TestConcurrentProducersConsumersAndAdmin(t *testing.T) {
-	srv := startServer(t, Config{DataDir: t.TempDir(), Fsync: FsyncNever, SegmentSize: 32 << 10})
-	admin := newClient(t, srv)
-	admin.login("iggy", "iggy")
-	s := admin.createStream("s")
-	tp := admin.createTopic(s, "t", 3)
-	admin.ok(cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	srv, admin, s, tp := serveTopic(t, Config{DataDir: t.TempDir(), Fsync: FsyncNever, SegmentSize: 32 << 10}, 3)
+	admin.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
 
 	const producers, batches, perBatch = 4, 40, 10
 	var wg sync.WaitGroup
@@ -48,12 +46,13 @@ func TestConcurrentProducersConsumersAndAdmin(t *testing.T) {
 			errs <- err
 			return nil
 		}
-		if st, _, err := callErr(c, cmdLoginUser, loginPayload("iggy", "iggy")); err != nil || st != StatusOK {
+		if st, _, err := callErr(c, wire.CmdLoginUser, loginPayload("iggy", "iggy")); err != nil || st != nil {
 			errs <- fmt.Errorf("login: %v %v", st, err)
 		}
 		return c
 	}
-	for p := 0; p < producers; p++ {
+	// spawn runs f on a logged-in connection of its own.
+	spawn := func(f func(c net.Conn)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -62,53 +61,44 @@ func TestConcurrentProducersConsumersAndAdmin(t *testing.T) {
 				return
 			}
 			defer c.Close()
+			f(c)
+		}()
+	}
+	for p := 0; p < producers; p++ {
+		spawn(func(c net.Conn) {
 			for b := 0; b < batches; b++ {
 				msgs := make([][]byte, perBatch)
 				for i := range msgs {
 					msgs[i] = []byte(fmt.Sprintf("p%d-b%d-m%d", p, b, i))
 				}
-				if st, _, err := callErr(c, cmdSendMessages, sendPayload(s, tp, balanced(), msgs...)); err != nil || st != StatusOK {
+				if st, _, err := callErr(c, wire.CmdSendMessages, sendPayload(s, tp, balanced(), msgs...)); err != nil || st != nil {
 					errs <- fmt.Errorf("send: %v %v", st, err)
 					return
 				}
 			}
-		}()
+		})
 	}
 	stop := make(chan struct{})
 	// Group members joining, polling and leaving while data arrives.
 	for m := 0; m < 2; m++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := dial()
-			if c == nil {
-				return
-			}
-			defer c.Close()
+		spawn(func(c net.Conn) {
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				callErr(c, cmdJoinConsumerGroup, groupIDs(s, tp, 0))
-				if st, _, err := callErr(c, cmdPollMessages, pollPayload(groupOf(0), s, tp, noPartition(), pollNext, 0, 50, true)); err != nil || (st != StatusOK && st != StatusConsumerGroupMemberMissing) {
+				callErr(c, wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
+				if st, _, err := callErr(c, wire.CmdPollMessages, pollPayload(groupOf(0), s, tp, noPartition(), pollNext, 0, 50, true)); err != nil || (st != nil && st != wire.ErrConsumerGroupMemberNotFound) {
 					errs <- fmt.Errorf("group poll: %v %v", st, err)
 					return
 				}
-				callErr(c, cmdLeaveConsumerGroup, groupIDs(s, tp, 0))
+				callErr(c, wire.CmdLeaveConsumerGroup, groupIDs(s, tp, 0))
 			}
-		}()
+		})
 	}
 	// Metadata churn elsewhere.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c := dial()
-		if c == nil {
-			return
-		}
-		defer c.Close()
+	spawn(func(c net.Conn) {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -116,18 +106,18 @@ func TestConcurrentProducersConsumersAndAdmin(t *testing.T) {
 			default:
 			}
 			name := fmt.Sprintf("tmp-%d", i)
-			callErr(c, cmdCreateStream, name8(name))
-			callErr(c, cmdCreateTopic, topicPayload(idStr(name), 2, 0, 0, "t"))
-			callErr(c, cmdGetStats, nil)
-			callErr(c, cmdGetStreams, nil)
-			callErr(c, cmdDeleteStream, idStr(name))
+			callErr(c, wire.CmdCreateStream, name8(name))
+			callErr(c, wire.CmdCreateTopic, topicPayload(idStr(name), 2, 0, 0, "t"))
+			callErr(c, wire.CmdGetStats, nil)
+			callErr(c, wire.CmdGetStreams, nil)
+			callErr(c, wire.CmdDeleteStream, idStr(name))
 		}
-	}()
+	})
 	// Wait until the producers' messages are all stored, then stop the
 	// churners.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		b := admin.ok(cmdGetTopic, cat(idNum(s), idNum(tp)))
+		b := admin.ok(wire.CmdGetTopic, cat(idNum(s), idNum(tp)))
 		if binary.LittleEndian.Uint64(b[42:]) == producers*batches*perBatch {
 			break
 		}

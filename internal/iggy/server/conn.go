@@ -2,17 +2,15 @@ package server
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-const noUser = math.MaxUint32
+	"github.com/ims-dev/ims/internal/iggy/wire"
+)
 
 type groupKey struct{ stream, topic, group uint32 }
 
@@ -21,7 +19,7 @@ type session struct {
 	id     uint32
 	conn   net.Conn
 	addr   string
-	userID atomic.Uint32 // noUser until logged in
+	userID atomic.Uint32 // wire.AnonymousUserID until logged in
 
 	// groups this client joined; guarded by Server.mu.
 	groups map[groupKey]struct{}
@@ -32,6 +30,11 @@ type session struct {
 	br  *bufio.Reader
 	in  []byte // request payload, reused
 	out []byte // response frame, reused
+
+	// The requests of the hot paths are decoded into these, so a send or a
+	// poll allocates nothing; other commands get a fresh wire.NewRequest.
+	send wire.SendMessages
+	poll wire.PollMessages
 }
 
 func (s *Server) newSession(c net.Conn) *session {
@@ -42,7 +45,7 @@ func (s *Server) newSession(c net.Conn) *session {
 		br:     bufio.NewReaderSize(c, 64<<10),
 		out:    make([]byte, 0, 64<<10),
 	}
-	sess.userID.Store(noUser)
+	sess.userID.Store(wire.AnonymousUserID)
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
@@ -52,6 +55,20 @@ func (s *Server) newSession(c net.Conn) *session {
 	s.sessions[sess.id] = sess
 	s.sessMu.Unlock()
 	return sess
+}
+
+// request returns an empty request value for code, or nil for a command the
+// protocol does not have.
+func (c *session) request(code wire.Command) wire.Request {
+	switch code {
+	case wire.CmdSendMessages:
+		c.send = wire.SendMessages{}
+		return &c.send
+	case wire.CmdPollMessages:
+		c.poll = wire.PollMessages{}
+		return &c.poll
+	}
+	return wire.NewRequest(code)
 }
 
 // interruptIdle makes a connection that waits for its next request return;
@@ -64,9 +81,15 @@ func (c *session) interruptIdle() {
 	}
 }
 
+func (c *session) idle() {
+	c.stateMu.Lock()
+	c.busy = false
+	c.stateMu.Unlock()
+}
+
 func (s *Server) serve(c *session) {
 	defer s.endSession(c)
-	var hdr [8]byte
+	var hdr [wire.RequestHeaderSize]byte
 	for {
 		if s.closing.Load() {
 			return
@@ -82,38 +105,36 @@ func (s *Server) serve(c *session) {
 		_ = c.conn.SetReadDeadline(time.Time{})
 		c.stateMu.Unlock()
 
-		length := binary.LittleEndian.Uint32(hdr[:4])
-		code := binary.LittleEndian.Uint32(hdr[4:])
-		if length < 4 {
+		plen, code, err := wire.ParseRequestHeader(hdr[:])
+		if err != nil {
 			// The frame cannot be delimited: answer and drop the connection.
-			_ = c.writeStatus(StatusInvalidCommand)
+			_ = c.writeError(wire.ErrInvalidCommand)
 			return
 		}
-		plen := uint64(length) - 4
-		if code == cmdSendMessages && plen > uint64(s.cfg.MaxBatchBytes) {
+		if code == wire.CmdSendMessages && plen > s.cfg.MaxBatchBytes {
 			if _, err := io.CopyN(io.Discard, c.br, int64(plen)); err != nil {
 				return
 			}
 			c.idle()
-			if c.writeStatus(StatusInvalidSizeBytes) != nil {
+			if c.writeError(wire.ErrInvalidSizeBytes) != nil {
 				return
 			}
 			continue
 		}
-		if code != cmdSendMessages && plen > maxControlPayload {
+		if code != wire.CmdSendMessages && plen > wire.MaxControlPayload {
 			// Iggy refuses without draining, which leaves the stream out of
 			// step; closing is the honest equivalent.
-			_ = c.writeStatus(StatusInvalidCommand)
+			_ = c.writeError(wire.ErrInvalidCommand)
 			return
 		}
-		if uint64(cap(c.in)) < plen {
+		if cap(c.in) < plen {
 			c.in = make([]byte, plen)
 		}
 		payload := c.in[:plen]
 		if _, err := io.ReadFull(c.br, payload); err != nil {
 			return
 		}
-		s.readBytes.Add(8 + plen)
+		s.readBytes.Add(uint64(wire.RequestHeaderSize + plen))
 		if err := s.handle(c, code, payload); err != nil {
 			s.log.Debug("writing response failed", "client", c.id, "err", err)
 			return
@@ -128,34 +149,27 @@ func (s *Server) serve(c *session) {
 	}
 }
 
-func (c *session) idle() {
-	c.stateMu.Lock()
-	c.busy = false
-	c.stateMu.Unlock()
-}
-
 // handle runs one request and writes its response with one write. The
 // session counts as idle again before the response goes out, so a client
 // that has its answer never sees the server still busy with the request.
-func (s *Server) handle(c *session, code uint32, payload []byte) error {
-	w := writer{b: append(c.out[:0], 0, 0, 0, 0, 0, 0, 0, 0)}
-	st := s.dispatch(c, code, payload, &w)
-	c.out = w.b[:0]
+func (s *Server) handle(c *session, code wire.Command, payload []byte) error {
+	out, start := wire.BeginResponse(c.out[:0])
+	out, status := s.dispatch(c, code, payload, out)
 	c.idle()
-	if st != StatusOK {
-		return c.writeStatus(st)
+	if status != nil {
+		out = wire.AppendErrorResponse(out[:0], status.Code)
+	} else {
+		wire.FinishResponse(out, start)
 	}
-	binary.LittleEndian.PutUint32(w.b[0:], 0)
-	binary.LittleEndian.PutUint32(w.b[4:], uint32(len(w.b)-8))
-	s.writtenBytes.Add(uint64(len(w.b)))
-	_, err := c.conn.Write(w.b)
+	c.out = out[:0]
+	s.writtenBytes.Add(uint64(len(out)))
+	_, err := c.conn.Write(out)
 	return err
 }
 
-func (c *session) writeStatus(st Status) error {
-	var b [8]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(st))
-	_, err := c.conn.Write(b[:])
+func (c *session) writeError(e *wire.Error) error {
+	var b [wire.ResponseHeaderSize]byte
+	_, err := c.conn.Write(wire.AppendErrorResponse(b[:0], e.Code))
 	return err
 }
 
@@ -173,133 +187,163 @@ func (s *Server) endSession(c *session) {
 	s.sessMu.Unlock()
 }
 
-// dispatch routes one request; it returns the status and appends an OK
-// response payload to w.
-func (s *Server) dispatch(c *session, code uint32, p []byte, w *writer) Status {
-	switch code {
-	case cmdPing:
-		return StatusOK
-	case cmdLoginUser:
-		return s.loginUser(c, p, w)
-	case cmdLoginWithPAT:
-		return s.loginWithPAT(c, p, w)
+// decodeStatus is the status a failed wire decode answers with. Decoders
+// return *wire.Error only; anything else would be a bug in them.
+func decodeStatus(err error) *wire.Error {
+	var e *wire.Error
+	if errors.As(err, &e) {
+		return e
 	}
-	uid := c.userID.Load()
-	if uid == noUser {
-		if code == cmdGetConsumerOffset {
+	return wire.ErrInvalidCommand
+}
+
+// dispatch decodes one request with package wire and runs it. It appends an
+// OK response payload to out, or returns the status of the failure (the
+// caller then discards what was appended).
+func (s *Server) dispatch(c *session, code wire.Command, p []byte, out []byte) ([]byte, *wire.Error) {
+	req := c.request(code)
+	if req == nil {
+		return out, wire.ErrInvalidCommand
+	}
+	if code.RequiresAuth() && c.userID.Load() == wire.AnonymousUserID {
+		if code == wire.CmdGetConsumerOffset {
 			// Iggy 0.8 answers an offset query it cannot serve, for whatever
 			// reason, with "no offset"; the Go SDK's suite expects that even
 			// before login. Nothing is revealed.
-			return StatusOK
+			return out, nil
 		}
-		return StatusUnauthenticated
+		return out, wire.ErrUnauthenticated
 	}
+	if err := req.Decode(p); err != nil {
+		return out, decodeStatus(err)
+	}
+	switch r := req.(type) {
+	case *wire.LoginUser:
+		return s.loginUser(c, r, out)
+	case *wire.LoginWithAccessToken:
+		return s.loginWithAccessToken(c, r, out)
+	}
+	if code == wire.CmdPing {
+		return out, nil
+	}
+
+	uid := c.userID.Load()
 	s.mu.RLock()
 	u := s.users[uid]
-	var perms *Permissions
+	var perms *wire.Permissions
 	if u != nil {
 		perms = u.perms
 	}
 	s.mu.RUnlock()
 	if u == nil {
 		// The user was deleted while this client was signed in.
-		c.userID.Store(noUser)
-		return StatusUnauthenticated
+		c.userID.Store(wire.AnonymousUserID)
+		return out, wire.ErrUnauthenticated
 	}
-	if perms == nil {
-		perms = &Permissions{}
+	acc := (*rights)(perms)
+	if acc == nil {
+		acc = &rights{}
 	}
-	r := &reader{b: p}
+
+	switch r := req.(type) {
+	case *wire.SendMessages:
+		return out, s.sendMessages(acc, r)
+	case *wire.PollMessages:
+		return s.pollMessages(c, acc, r, out)
+	case *wire.Empty:
+		return s.simple(c, uid, acc, r.Cmd, out)
+	case *wire.GetClient:
+		return s.getClient(acc, r, out)
+	case *wire.GetUser:
+		return s.getUser(uid, acc, r, out)
+	case *wire.CreateUser:
+		return s.createUser(acc, r, out)
+	case *wire.DeleteUser:
+		return out, s.deleteUser(acc, r)
+	case *wire.UpdateUser:
+		return out, s.updateUser(acc, r)
+	case *wire.UpdatePermissions:
+		return out, s.updatePermissions(acc, r)
+	case *wire.ChangePassword:
+		return out, s.changePassword(uid, acc, r)
+	case *wire.CreateAccessToken:
+		return s.createAccessToken(uid, r, out)
+	case *wire.DeleteAccessToken:
+		return out, s.deleteAccessToken(uid, r)
+	case *wire.FlushUnsavedBuffer:
+		return out, s.flushUnsavedBuffer(acc, r)
+	case *wire.GetConsumerOffset:
+		return s.getConsumerOffset(c, acc, r, out)
+	case *wire.StoreConsumerOffset:
+		return out, s.storeConsumerOffset(c, acc, r)
+	case *wire.DeleteConsumerOffset:
+		return out, s.deleteConsumerOffset(c, acc, r)
+	case *wire.GetStream:
+		return s.getStream(acc, r, out)
+	case *wire.CreateStream:
+		return s.createStream(acc, r, out)
+	case *wire.DeleteStream:
+		return out, s.deleteStream(acc, r)
+	case *wire.UpdateStream:
+		return out, s.updateStream(acc, r)
+	case *wire.PurgeStream:
+		return out, s.purgeStream(acc, r)
+	case *wire.GetTopic:
+		return s.getTopic(acc, r, out)
+	case *wire.GetTopics:
+		return s.getTopics(acc, r, out)
+	case *wire.CreateTopic:
+		return s.createTopic(acc, r, out)
+	case *wire.DeleteTopic:
+		return out, s.deleteTopic(acc, r)
+	case *wire.UpdateTopic:
+		return out, s.updateTopic(acc, r)
+	case *wire.PurgeTopic:
+		return out, s.purgeTopic(acc, r)
+	case *wire.CreatePartitions:
+		return out, s.createPartitions(acc, r)
+	case *wire.DeletePartitions:
+		return out, s.deletePartitions(acc, r)
+	case *wire.DeleteSegments:
+		return out, s.deleteSegments(acc, r)
+	case *wire.GetConsumerGroup:
+		return s.getConsumerGroup(acc, r, out)
+	case *wire.GetConsumerGroups:
+		return s.getConsumerGroups(acc, r, out)
+	case *wire.CreateConsumerGroup:
+		return s.createConsumerGroup(acc, r, out)
+	case *wire.DeleteConsumerGroup:
+		return out, s.deleteConsumerGroup(acc, r)
+	case *wire.JoinConsumerGroup:
+		return out, s.joinConsumerGroup(c, acc, r)
+	case *wire.LeaveConsumerGroup:
+		return out, s.leaveConsumerGroup(c, acc, r)
+	}
+	return out, wire.ErrInvalidCommand
+}
+
+// simple runs the commands without a payload (wire.Empty).
+func (s *Server) simple(c *session, uid uint32, acc *rights, code wire.Command, out []byte) ([]byte, *wire.Error) {
 	switch code {
-	case cmdSendMessages:
-		return s.sendMessages(c, perms, p)
-	case cmdPollMessages:
-		return s.pollMessages(c, perms, r, w)
-	case cmdGetStats:
-		return s.getStats(perms, w)
-	case cmdGetSnapshot:
-		return StatusFeatureUnavailable
-	case cmdGetClusterMetadata:
-		return s.getClusterMetadata(w)
-	case cmdGetMe:
-		return s.getMe(c, w)
-	case cmdGetClient:
-		return s.getClient(perms, r, w)
-	case cmdGetClients:
-		return s.getClients(perms, w)
-	case cmdGetUser:
-		return s.getUser(uid, perms, r, w)
-	case cmdGetUsers:
-		return s.getUsers(perms, w)
-	case cmdCreateUser:
-		return s.createUser(perms, r, w)
-	case cmdDeleteUser:
-		return s.deleteUser(perms, r)
-	case cmdUpdateUser:
-		return s.updateUser(perms, r)
-	case cmdUpdatePermissions:
-		return s.updatePermissions(perms, r)
-	case cmdChangePassword:
-		return s.changePassword(uid, perms, r)
-	case cmdLogoutUser:
-		c.userID.Store(noUser)
-		return StatusOK
-	case cmdGetPATs:
-		return s.getPATs(uid, w)
-	case cmdCreatePAT:
-		return s.createPAT(uid, r, w)
-	case cmdDeletePAT:
-		return s.deletePAT(uid, r)
-	case cmdFlushUnsavedBuffer:
-		return s.flushUnsavedBuffer(perms, r)
-	case cmdGetConsumerOffset:
-		return s.getConsumerOffset(c, perms, r, w)
-	case cmdStoreConsumerOffset:
-		return s.storeConsumerOffset(c, perms, r)
-	case cmdDeleteConsumerOffset:
-		return s.deleteConsumerOffset(c, perms, r)
-	case cmdGetStream:
-		return s.getStream(perms, r, w)
-	case cmdGetStreams:
-		return s.getStreams(perms, w)
-	case cmdCreateStream:
-		return s.createStream(perms, r, w)
-	case cmdDeleteStream:
-		return s.deleteStream(perms, r)
-	case cmdUpdateStream:
-		return s.updateStream(perms, r)
-	case cmdPurgeStream:
-		return s.purgeStream(perms, r)
-	case cmdGetTopic:
-		return s.getTopic(perms, r, w)
-	case cmdGetTopics:
-		return s.getTopics(perms, r, w)
-	case cmdCreateTopic:
-		return s.createTopic(perms, r, w)
-	case cmdDeleteTopic:
-		return s.deleteTopic(perms, r)
-	case cmdUpdateTopic:
-		return s.updateTopic(perms, r)
-	case cmdPurgeTopic:
-		return s.purgeTopic(perms, r)
-	case cmdCreatePartitions:
-		return s.createPartitions(perms, r)
-	case cmdDeletePartitions:
-		return s.deletePartitions(perms, r)
-	case cmdDeleteSegments:
-		return s.deleteSegments(perms, r)
-	case cmdGetConsumerGroup:
-		return s.getConsumerGroup(perms, r, w)
-	case cmdGetConsumerGroups:
-		return s.getConsumerGroups(perms, r, w)
-	case cmdCreateConsumerGroup:
-		return s.createConsumerGroup(perms, r, w)
-	case cmdDeleteConsumerGroup:
-		return s.deleteConsumerGroup(perms, r)
-	case cmdJoinConsumerGroup:
-		return s.joinConsumerGroup(c, perms, r)
-	case cmdLeaveConsumerGroup:
-		return s.leaveConsumerGroup(c, perms, r)
+	case wire.CmdGetStats:
+		return s.getStats(acc, out)
+	case wire.CmdGetSnapshotFile:
+		return out, wire.ErrFeatureUnavailable
+	case wire.CmdGetClusterMetadata:
+		return s.getClusterMetadata(out), nil
+	case wire.CmdGetMe:
+		return s.getMe(c, out), nil
+	case wire.CmdGetClients:
+		return s.getClients(acc, out)
+	case wire.CmdGetUsers:
+		return s.getUsers(acc, out)
+	case wire.CmdLogoutUser:
+		c.userID.Store(wire.AnonymousUserID)
+		return out, nil
+	case wire.CmdGetAccessTokens:
+		return s.getAccessTokens(uid, out), nil
+	case wire.CmdGetStreams:
+		return s.getStreams(acc, out), nil
 	}
-	return StatusInvalidCommand
+	return out, wire.ErrInvalidCommand
 }

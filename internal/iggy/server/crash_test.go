@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // startChild runs the test binary as a server on dir and returns it with
@@ -59,8 +61,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	dir := t.TempDir()
 	child, addr := startChild(t, dir)
-	c := &tclient{rawConn: dialRaw(t, addr)}
-	c.login("iggy", "iggy")
+	c := rootClient(t, addr)
 	s := c.createStream("crash")
 	tp := c.createTopic(s, "t", 1)
 
@@ -84,14 +85,14 @@ func TestCrashRecovery(t *testing.T) {
 			}()
 		}
 		_ = c.c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := c.c.Write(frame(cmdSendMessages, sendPayload(s, tp, partitionID(0), msgs...))); err != nil {
+		if _, err := c.c.Write(frame(wire.CmdSendMessages, sendPayload(s, tp, partitionID(0), msgs...))); err != nil {
 			break
 		}
 		var hdr [8]byte
 		if _, err := io.ReadFull(c.c, hdr[:]); err != nil {
 			break
 		}
-		if st := Status(binary.LittleEndian.Uint32(hdr[:])); st != StatusOK {
+		if st := statusOf(hdr[:]); st != nil {
 			t.Fatalf("send failed before the kill: %v", st)
 		}
 		seq += batch
@@ -107,20 +108,19 @@ func TestCrashRecovery(t *testing.T) {
 	}
 
 	_, addr = startChild(t, dir)
-	c = &tclient{rawConn: dialRaw(t, addr)}
-	c.login("iggy", "iggy")
+	c = rootClient(t, addr)
 	var next uint64
 	for {
-		b := c.ok(cmdPollMessages, pollPayload(consumerOf(1), s, tp, somePartition(0), pollOffset, next, 1000, false))
+		b := c.ok(wire.CmdPollMessages, pollPayload(consumerOf(1), s, tp, somePartition(0), pollOffset, next, 1000, false))
 		n := binary.LittleEndian.Uint32(b[12:])
 		if n == 0 {
 			break
 		}
 		off := 16
 		for i := uint32(0); i < n; i++ {
-			f := b[off:]
-			fl := frameLen(f)
-			if got := binary.LittleEndian.Uint64(f[hdrOffset:]); got != next {
+			f := wire.Frame(b[off:])
+			fl := f.Size()
+			if got := f.Offset(); got != next {
 				t.Fatalf("offset %d where %d was expected", got, next)
 			}
 			if binary.LittleEndian.Uint64(f) != xxh3.Hash(f[8:fl]) {
@@ -156,8 +156,7 @@ func TestGracefulShutdownSignal(t *testing.T) {
 	}
 	dir := t.TempDir()
 	child, addr := startChild(t, dir)
-	c := &tclient{rawConn: dialRaw(t, addr)}
-	c.login("iggy", "iggy")
+	c := rootClient(t, addr)
 	s := c.createStream("s")
 	tp := c.createTopic(s, "t", 1)
 	c.send(s, tp, balanced(), []byte("kept"))
@@ -168,8 +167,7 @@ func TestGracefulShutdownSignal(t *testing.T) {
 		t.Fatalf("server exited with %v after SIGTERM", err)
 	}
 	_, addr = startChild(t, dir)
-	c = &tclient{rawConn: dialRaw(t, addr)}
-	c.login("iggy", "iggy")
+	c = rootClient(t, addr)
 	if p := c.poll(consumerOf(1), s, tp, noPartition(), pollFirst, 0, 10, false); len(p.payloads) != 1 || string(p.payloads[0]) != "kept" {
 		t.Fatalf("after restart: %q", p.payloads)
 	}

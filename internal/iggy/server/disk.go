@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/ims-dev/ims/internal/iggy/server/storage"
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // diskStorage keeps partitions in segment files under the data directory
@@ -118,6 +119,14 @@ func listIDs(dir string, errs *[]error) []uint32 {
 	return ids
 }
 
+// storageKind maps the wire's consumer kind to the storage's.
+func storageKind(k wire.ConsumerKind) storage.ConsumerKind {
+	if k == wire.ConsumerGroup {
+		return storage.ConsumerGroup
+	}
+	return storage.Consumer
+}
+
 // diskLog adapts a storage.Partition to PartitionLog.
 type diskLog struct{ *storage.Partition }
 
@@ -136,14 +145,27 @@ func (l diskLog) DeleteExpired(now, expiry uint64) error {
 	return err
 }
 
-func (l diskLog) StoreOffset(kind uint8, id uint32, offset uint64) error {
-	return l.Partition.StoreOffset(storage.ConsumerKind(kind), id, offset)
+// Segments counts the segments that hold messages: the storage keeps an
+// empty active segment open in a new or purged partition (and right after a
+// segment is sealed), which the protocol does not report.
+func (l diskLog) Segments() uint32 {
+	var n uint32
+	for _, si := range l.Partition.SegmentInfos() {
+		if si.EndOffset > si.StartOffset {
+			n++
+		}
+	}
+	return n
 }
 
-func (l diskLog) Offset(kind uint8, id uint32) (uint64, bool) {
-	return l.Partition.Offset(storage.ConsumerKind(kind), id)
+func (l diskLog) StoreOffset(kind wire.ConsumerKind, id uint32, offset uint64) error {
+	return l.Partition.StoreOffset(storageKind(kind), id, offset)
 }
 
-func (l diskLog) DeleteOffset(kind uint8, id uint32) error {
-	return l.Partition.DeleteOffset(storage.ConsumerKind(kind), id)
+func (l diskLog) Offset(kind wire.ConsumerKind, id uint32) (uint64, bool) {
+	return l.Partition.Offset(storageKind(kind), id)
+}
+
+func (l diskLog) DeleteOffset(kind wire.ConsumerKind, id uint32) error {
+	return l.Partition.DeleteOffset(storageKind(kind), id)
 }

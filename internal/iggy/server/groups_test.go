@@ -6,22 +6,20 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 func meID(t *testing.T, c *tclient) uint32 {
-	return binary.LittleEndian.Uint32(c.ok(cmdGetMe, nil))
+	return binary.LittleEndian.Uint32(c.ok(wire.CmdGetMe, nil))
 }
 
 func TestConsumerGroupAssignmentAndRebalance(t *testing.T) {
-	srv := startServer(t, Config{})
-	admin := newClient(t, srv)
-	admin.login("iggy", "iggy")
-	s := admin.createStream("s")
-	tp := admin.createTopic(s, "t", 5)
-	admin.ok(cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	srv, admin, s, tp := serveTopic(t, Config{}, 5)
+	admin.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
 	ids := groupIDs(s, tp, 0)
 
-	members := func() map[uint32][]uint32 { return groupMembers(t, admin.ok(cmdGetConsumerGroup, ids)) }
+	members := func() map[uint32][]uint32 { return groupMembers(t, admin.ok(wire.CmdGetConsumerGroup, ids)) }
 
 	a, b, c := newClient(t, srv), newClient(t, srv), newClient(t, srv)
 	for _, m := range []*tclient{a, b, c} {
@@ -29,29 +27,29 @@ func TestConsumerGroupAssignmentAndRebalance(t *testing.T) {
 	}
 	aID, bID, cID := meID(t, a), meID(t, b), meID(t, c)
 
-	a.ok(cmdJoinConsumerGroup, ids)
+	a.ok(wire.CmdJoinConsumerGroup, ids)
 	if got := members(); !reflect.DeepEqual(got, map[uint32][]uint32{aID: {0, 1, 2, 3, 4}}) {
 		t.Fatalf("one member: %v", got)
 	}
-	b.ok(cmdJoinConsumerGroup, ids)
+	b.ok(wire.CmdJoinConsumerGroup, ids)
 	want := map[uint32][]uint32{aID: {0, 2, 4}, bID: {1, 3}}
 	if got := members(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("two members: got %v want %v", got, want)
 	}
-	c.ok(cmdJoinConsumerGroup, ids)
+	c.ok(wire.CmdJoinConsumerGroup, ids)
 	want = map[uint32][]uint32{aID: {0, 3}, bID: {1, 4}, cID: {2}}
 	if got := members(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("three members: got %v want %v", got, want)
 	}
 	// GetMe lists the joined group.
-	me := a.ok(cmdGetMe, nil)
+	me := a.ok(wire.CmdGetMe, nil)
 	addrLen := binary.LittleEndian.Uint32(me[9:])
 	if n := binary.LittleEndian.Uint32(me[13+addrLen:]); n != 1 {
 		t.Fatalf("GetMe lists %d groups, want 1", n)
 	}
 
-	b.ok(cmdLeaveConsumerGroup, ids)
-	b.expect(StatusConsumerGroupMemberMissing, cmdLeaveConsumerGroup, ids)
+	b.ok(wire.CmdLeaveConsumerGroup, ids)
+	b.expect(wire.ErrConsumerGroupMemberNotFound, wire.CmdLeaveConsumerGroup, ids)
 	want = map[uint32][]uint32{aID: {0, 2, 4}, cID: {1, 3}}
 	if got := members(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after leave: got %v want %v", got, want)
@@ -72,31 +70,27 @@ func TestConsumerGroupAssignmentAndRebalance(t *testing.T) {
 	}
 
 	// Adding partitions rebalances.
-	admin.ok(cmdCreatePartitions, cat(idNum(s), idNum(tp), u32b(1)))
+	admin.ok(wire.CmdCreatePartitions, cat(idNum(s), idNum(tp), u32b(1)))
 	if got := members(); !reflect.DeepEqual(got, map[uint32][]uint32{aID: {0, 1, 2, 3, 4, 5}}) {
 		t.Fatalf("after adding a partition: %v", got)
 	}
 }
 
 func TestConsumerGroupPolling(t *testing.T) {
-	srv := startServer(t, Config{})
-	admin := newClient(t, srv)
-	admin.login("iggy", "iggy")
-	s := admin.createStream("s")
-	tp := admin.createTopic(s, "t", 3)
+	srv, admin, s, tp := serveTopic(t, Config{}, 3)
 	for p := uint32(0); p < 3; p++ {
 		admin.send(s, tp, partitionID(p), []byte{byte('a' + p)}, []byte{byte('A' + p)})
 	}
-	admin.ok(cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	admin.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
 	ids := groupIDs(s, tp, 0)
 
 	m1, m2 := newClient(t, srv), newClient(t, srv)
 	m1.login("iggy", "iggy")
 	m2.login("iggy", "iggy")
 	// Not a member yet.
-	m1.expect(StatusConsumerGroupMemberMissing, cmdPollMessages, pollPayload(groupOf(0), s, tp, noPartition(), pollNext, 0, 10, true))
-	m1.ok(cmdJoinConsumerGroup, ids)
-	m2.ok(cmdJoinConsumerGroup, ids)
+	m1.expect(wire.ErrConsumerGroupMemberNotFound, wire.CmdPollMessages, pollPayload(groupOf(0), s, tp, noPartition(), pollNext, 0, 10, true))
+	m1.ok(wire.CmdJoinConsumerGroup, ids)
+	m2.ok(wire.CmdJoinConsumerGroup, ids)
 	// m1 owns partitions 0 and 2 (lower client id), m2 owns 1.
 	seen := map[uint32]int{}
 	for i := 0; i < 4; i++ {
@@ -122,7 +116,7 @@ func TestConsumerGroupPolling(t *testing.T) {
 	}
 	// The group's offsets survive members leaving: m2 leaves, m1 gets
 	// partition 1 and continues after the committed offset.
-	m2.ok(cmdLeaveConsumerGroup, ids)
+	m2.ok(wire.CmdLeaveConsumerGroup, ids)
 	admin.send(s, tp, partitionID(1), []byte("new"))
 	var got []string
 	for i := 0; i < 3; i++ {
@@ -138,28 +132,26 @@ func TestConsumerGroupPolling(t *testing.T) {
 }
 
 func TestConsumerGroupErrors(t *testing.T) {
-	srv := startServer(t, Config{})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
-	s := c.createStream("s")
-	tp := c.createTopic(s, "t", 1)
-	c.ok(cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
-	c.expect(StatusConsumerGroupNameExists, cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
-	c.expect(StatusInvalidConsumerGroupName, cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), []byte{0}))
-	c.expect(StatusConsumerGroupIDNotFound, cmdJoinConsumerGroup, groupIDs(s, tp, 7))
-	c.expect(StatusTopicIDNotFound, cmdJoinConsumerGroup, groupIDs(s, 9, 0))
-	c.expect(StatusStreamIDNotFound, cmdJoinConsumerGroup, groupIDs(9, tp, 0))
-	if b := c.ok(cmdGetConsumerGroup, groupIDs(s, tp, 7)); len(b) != 0 {
+	_, c, s, tp := serveTopic(t, Config{}, 1)
+	c.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	c.expect(wire.ErrConsumerGroupNameAlreadyExists, wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	// An empty name fails Iggy 0.8's name decoding (a validation error,
+	// InvalidFormat) before any handler sees it.
+	c.expect(wire.ErrInvalidFormat, wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), []byte{0}))
+	c.expect(wire.ErrConsumerGroupIdNotFound, wire.CmdJoinConsumerGroup, groupIDs(s, tp, 7))
+	c.expect(wire.ErrTopicIdNotFound, wire.CmdJoinConsumerGroup, groupIDs(s, 9, 0))
+	c.expect(wire.ErrStreamIdNotFound, wire.CmdJoinConsumerGroup, groupIDs(9, tp, 0))
+	if b := c.ok(wire.CmdGetConsumerGroup, groupIDs(s, tp, 7)); len(b) != 0 {
 		t.Fatalf("missing group: %x", b)
 	}
 	// By name.
-	c.ok(cmdJoinConsumerGroup, cat(idNum(s), idNum(tp), idStr("g")))
-	list := c.ok(cmdGetConsumerGroups, cat(idNum(s), idNum(tp)))
+	c.ok(wire.CmdJoinConsumerGroup, cat(idNum(s), idNum(tp), idStr("g")))
+	list := c.ok(wire.CmdGetConsumerGroups, cat(idNum(s), idNum(tp)))
 	if binary.LittleEndian.Uint32(list[8:]) != 1 {
 		t.Fatalf("group list: %x", list)
 	}
-	c.ok(cmdDeleteConsumerGroup, cat(idNum(s), idNum(tp), idStr("g")))
-	me := c.ok(cmdGetMe, nil)
+	c.ok(wire.CmdDeleteConsumerGroup, cat(idNum(s), idNum(tp), idStr("g")))
+	me := c.ok(wire.CmdGetMe, nil)
 	addrLen := binary.LittleEndian.Uint32(me[9:])
 	if n := binary.LittleEndian.Uint32(me[13+addrLen:]); n != 0 {
 		t.Fatalf("deleted group still listed for the client")

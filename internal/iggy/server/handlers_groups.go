@@ -1,25 +1,25 @@
 package server
 
-import "sort"
+import (
+	"cmp"
+	"maps"
+	"slices"
 
-func appendGroup(w *writer, g *group, partitions int) {
-	w.u32(g.id)
-	w.u32(uint32(partitions))
-	w.u32(uint32(len(g.members)))
-	w.name8(g.name)
+	"github.com/ims-dev/ims/internal/iggy/wire"
+)
+
+func groupInfo(g *group, partitions int) wire.ConsumerGroupInfo {
+	return wire.ConsumerGroupInfo{ID: g.id, PartitionsCount: uint32(partitions),
+		MembersCount: uint32(len(g.members)), Name: g.name}
 }
 
-func appendGroupDetails(w *writer, g *group, partitions int) {
-	appendGroup(w, g, partitions)
-	ids := sortedKeys(g.members)
-	for _, id := range ids {
-		m := g.members[id]
-		w.u32(m.clientID)
-		w.u32(uint32(len(m.partitions)))
-		for _, p := range m.partitions {
-			w.u32(p)
-		}
+// appendGroupDetails appends the group and its members by client id.
+func appendGroupDetails(out []byte, g *group, partitions int) []byte {
+	d := wire.ConsumerGroupDetails{ConsumerGroupInfo: groupInfo(g, partitions)}
+	for _, id := range sortedKeys(g.members) {
+		d.Members = append(d.Members, wire.ConsumerGroupMember{ID: id, Partitions: g.members[id].partitions})
 	}
+	return d.AppendTo(out)
 }
 
 // rebalanceTopicLocked reassigns every group of t after its partitions
@@ -30,95 +30,75 @@ func (s *Server) rebalanceTopicLocked(t *topic) {
 	}
 }
 
-func (s *Server) getConsumerGroup(perms *Permissions, r *reader, w *writer) Status {
-	sid, tid, gid := r.ident(), r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
+// lookupGroup resolves a group reference in this order: stream and topic,
+// the caller's right on the topic (may), then the group; caller holds s.mu.
+func (s *Server) lookupGroup(r *wire.GroupRef, may func(sid, tid uint32) bool) (*topic, *group, *wire.Error) {
+	t, werr := s.topicFor(r.Stream, r.Topic, may)
+	if werr != nil {
+		return nil, nil, werr
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	_, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return StatusOK
-	}
-	if !perms.canReadTopic(t.streamID, t.id) {
-		return StatusUnauthorized
-	}
-	g := t.findGroup(gid)
+	g := t.findGroup(r.Group)
 	if g == nil {
-		return StatusOK
+		return nil, nil, wire.ErrConsumerGroupIdNotFound
 	}
-	appendGroupDetails(w, g, len(t.partitions))
-	return StatusOK
+	return t, g, nil
 }
 
-func (s *Server) getConsumerGroups(perms *Permissions, r *reader, w *writer) Status {
-	sid, tid := r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) getConsumerGroup(acc *rights, r *wire.GetConsumerGroup, out []byte) ([]byte, *wire.Error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return StatusOK
+	t, werr := s.readableTopic(acc, r.Stream, r.Topic)
+	if werr != nil || t == nil {
+		return out, werr
 	}
-	if !perms.canReadTopic(t.streamID, t.id) {
-		return StatusUnauthorized
+	g := t.findGroup(r.Group)
+	if g == nil {
+		return out, nil
+	}
+	return appendGroupDetails(out, g, len(t.partitions)), nil
+}
+
+func (s *Server) getConsumerGroups(acc *rights, r *wire.GetConsumerGroups, out []byte) ([]byte, *wire.Error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, werr := s.readableTopic(acc, r.Stream, r.Topic)
+	if werr != nil || t == nil {
+		return out, werr
 	}
 	for _, id := range sortedKeys(t.groups) {
-		appendGroup(w, t.groups[id], len(t.partitions))
+		gi := groupInfo(t.groups[id], len(t.partitions))
+		out = gi.AppendTo(out)
 	}
-	return StatusOK
+	return out, nil
 }
 
-func (s *Server) createConsumerGroup(perms *Permissions, r *reader, w *writer) Status {
-	sid, tid := r.ident(), r.ident()
-	name := r.name(StatusInvalidConsumerGroupName)
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) createConsumerGroup(acc *rights, r *wire.CreateConsumerGroup, out []byte) ([]byte, *wire.Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canReadTopic)
+	if werr != nil {
+		return out, werr
 	}
-	if !perms.canReadTopic(t.streamID, t.id) {
-		return StatusUnauthorized
+	if _, ok := t.groupNames[r.Name]; ok {
+		return out, wire.ErrConsumerGroupNameAlreadyExists
 	}
-	if _, ok := t.groupNames[name]; ok {
-		return StatusConsumerGroupNameExists
-	}
-	g := &group{id: lowestFreeID(t.groups), name: name, members: map[uint32]*member{}}
+	g := &group{id: lowestFreeID(t.groups), name: r.Name, members: map[uint32]*member{}}
 	t.groups[g.id] = g
-	t.groupNames[name] = g.id
+	t.groupNames[g.name] = g.id
 	if err := s.saveMetadataLocked(); err != nil {
 		delete(t.groups, g.id)
-		delete(t.groupNames, name)
-		return s.failed("saving metadata after creating a consumer group", err)
+		delete(t.groupNames, g.name)
+		return out, s.failed("saving metadata after creating a consumer group", err)
 	}
-	appendGroup(w, g, len(t.partitions))
-	return StatusOK
+	return appendGroupDetails(out, g, len(t.partitions)), nil
 }
 
-func (s *Server) deleteConsumerGroup(perms *Permissions, r *reader) Status {
-	sid, tid, gid := r.ident(), r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) deleteConsumerGroup(acc *rights, r *wire.DeleteConsumerGroup) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
-	}
-	if !perms.canReadTopic(t.streamID, t.id) {
-		return StatusUnauthorized
-	}
-	g := t.findGroup(gid)
-	if g == nil {
-		return StatusConsumerGroupIDNotFound
+	t, g, werr := s.lookupGroup(&r.GroupRef, acc.canReadTopic)
+	if werr != nil {
+		return werr
 	}
 	delete(t.groups, g.id)
 	delete(t.groupNames, g.name)
@@ -130,13 +110,13 @@ func (s *Server) deleteConsumerGroup(perms *Permissions, r *reader) Status {
 	s.dropGroupMembersLocked(t.streamID, t.id, g)
 	// The group's stored offsets go with it.
 	for _, p := range t.partitions {
-		if _, ok := p.log.Offset(2, g.id); ok {
-			if err := p.log.DeleteOffset(2, g.id); err != nil {
+		if _, ok := p.log.Offset(wire.ConsumerGroup, g.id); ok {
+			if err := p.log.DeleteOffset(wire.ConsumerGroup, g.id); err != nil {
 				s.log.Error("deleting a deleted group's offset", "stream", t.streamID, "topic", t.id, "partition", p.id, "err", err)
 			}
 		}
 	}
-	return StatusOK
+	return nil
 }
 
 // dropGroupMembersLocked forgets a deleted group in its members' sessions.
@@ -155,56 +135,34 @@ func (s *Server) dropGroupMembersLocked(streamID, topicID uint32, g *group) {
 	clear(g.members)
 }
 
-func (s *Server) joinConsumerGroup(c *session, perms *Permissions, r *reader) Status {
-	sid, tid, gid := r.ident(), r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) joinConsumerGroup(c *session, acc *rights, r *wire.JoinConsumerGroup) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
-	}
-	if !perms.canReadTopic(t.streamID, t.id) && !perms.canPoll(t.streamID, t.id) {
-		return StatusUnauthorized
-	}
-	g := t.findGroup(gid)
-	if g == nil {
-		return StatusConsumerGroupIDNotFound
+	t, g, werr := s.lookupGroup(&r.GroupRef, acc.canJoinGroup)
+	if werr != nil {
+		return werr
 	}
 	if _, ok := g.members[c.id]; ok {
-		return StatusOK
+		return nil
 	}
 	g.members[c.id] = &member{clientID: c.id}
 	g.rebalance(len(t.partitions))
 	c.groups[groupKey{t.streamID, t.id, g.id}] = struct{}{}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) leaveConsumerGroup(c *session, perms *Permissions, r *reader) Status {
-	sid, tid, gid := r.ident(), r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) leaveConsumerGroup(c *session, acc *rights, r *wire.LeaveConsumerGroup) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
-	}
-	if !perms.canReadTopic(t.streamID, t.id) && !perms.canPoll(t.streamID, t.id) {
-		return StatusUnauthorized
-	}
-	g := t.findGroup(gid)
-	if g == nil {
-		return StatusConsumerGroupIDNotFound
+	t, g, werr := s.lookupGroup(&r.GroupRef, acc.canJoinGroup)
+	if werr != nil {
+		return werr
 	}
 	if _, ok := g.members[c.id]; !ok {
-		return StatusConsumerGroupMemberMissing
+		return wire.ErrConsumerGroupMemberNotFound
 	}
 	s.leaveGroupLocked(c, groupKey{t.streamID, t.id, g.id})
-	return StatusOK
+	return nil
 }
 
 // leaveGroupLocked removes c from a group (if both still exist) and
@@ -231,20 +189,13 @@ func (s *Server) leaveGroupLocked(c *session, k groupKey) {
 }
 
 // clientGroups lists the groups a client joined, sorted; caller holds s.mu.
-func clientGroups(c *session) []groupKey {
-	ks := make([]groupKey, 0, len(c.groups))
-	for k := range c.groups {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool {
-		a, b := ks[i], ks[j]
-		if a.stream != b.stream {
-			return a.stream < b.stream
-		}
-		if a.topic != b.topic {
-			return a.topic < b.topic
-		}
-		return a.group < b.group
+func clientGroups(c *session) []wire.ClientGroup {
+	ks := slices.SortedFunc(maps.Keys(c.groups), func(a, b groupKey) int {
+		return cmp.Or(cmp.Compare(a.stream, b.stream), cmp.Compare(a.topic, b.topic), cmp.Compare(a.group, b.group))
 	})
-	return ks
+	out := make([]wire.ClientGroup, len(ks))
+	for i, k := range ks {
+		out[i] = wire.ClientGroup{StreamID: k.stream, TopicID: k.topic, GroupID: k.group}
+	}
+	return out
 }

@@ -3,229 +3,212 @@ package server
 import (
 	"fmt"
 	"math"
-	"sort"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // Lookups; callers hold s.mu.
 
-func (s *Server) findStream(id ident) *stream {
-	if id.isS {
-		sid, ok := s.streamNames[id.str]
+// find resolves an identifier among one parent's entities: a numeric id
+// directly, a name through byName. Nil when there is none.
+func find[T any](id wire.Identifier, byID map[uint32]*T, byName map[string]uint32) *T {
+	if id.Kind == wire.IDString {
+		n, ok := byName[id.Str]
 		if !ok {
 			return nil
 		}
-		return s.streams[sid]
+		return byID[n]
 	}
-	return s.streams[id.num]
+	return byID[id.Num]
 }
 
-func (st *stream) findTopic(id ident) *topic {
-	if id.isS {
-		tid, ok := st.topicNames[id.str]
-		if !ok {
-			return nil
-		}
-		return st.topics[tid]
-	}
-	return st.topics[id.num]
-}
+func (s *Server) findStream(id wire.Identifier) *stream { return find(id, s.streams, s.streamNames) }
+func (st *stream) findTopic(id wire.Identifier) *topic  { return find(id, st.topics, st.topicNames) }
+func (t *topic) findGroup(id wire.Identifier) *group    { return find(id, t.groups, t.groupNames) }
 
-func (t *topic) findGroup(id ident) *group {
-	if id.isS {
-		gid, ok := t.groupNames[id.str]
-		if !ok {
-			return nil
-		}
-		return t.groups[gid]
-	}
-	return t.groups[id.num]
-}
-
-// lookupTopic resolves stream and topic identifiers with the matching
-// not-found statuses.
-func (s *Server) lookupTopic(sid, tid ident) (*stream, *topic, Status) {
+// topicFor resolves the topic a command acts on and checks that the caller
+// may (may gets the stream and topic ids): a missing stream or topic is
+// StreamIdNotFound or TopicIdNotFound (Iggy 0.8 answers those for names
+// too), a refusal Unauthorized.
+func (s *Server) topicFor(sid, tid wire.Identifier, may func(sid, tid uint32) bool) (*topic, *wire.Error) {
 	st := s.findStream(sid)
 	if st == nil {
-		return nil, nil, StatusStreamIDNotFound
+		return nil, wire.ErrStreamIdNotFound
 	}
 	t := st.findTopic(tid)
 	if t == nil {
-		return st, nil, StatusTopicIDNotFound
+		return nil, wire.ErrTopicIdNotFound
 	}
-	return st, t, StatusOK
+	if !may(t.streamID, t.id) {
+		return nil, wire.ErrUnauthorized
+	}
+	return t, nil
 }
 
-// Encoders of §4.
-
-func lastOffset(l PartitionLog) uint64 {
-	if n := l.NextOffset(); n > 0 {
-		return n - 1
+// readableTopic resolves the topic of a GET, which answers a missing one
+// with an empty OK: nil without an error then.
+func (s *Server) readableTopic(acc *rights, sid, tid wire.Identifier) (*topic, *wire.Error) {
+	t, werr := s.topicFor(sid, tid, acc.canReadTopic)
+	if werr == wire.ErrStreamIdNotFound || werr == wire.ErrTopicIdNotFound {
+		return nil, nil
 	}
-	return 0
+	return t, werr
 }
 
-func appendStream(w *writer, st *stream) {
+// partitionOf returns the partition of t with the given id, or
+// PartitionNotFound.
+func partitionOf(t *topic, id uint32) (*partition, *wire.Error) {
+	if int64(id) >= int64(len(t.partitions)) {
+		return nil, wire.ErrPartitionNotFound
+	}
+	return t.partitions[id], nil
+}
+
+// Response values (§4).
+
+func streamInfo(st *stream) wire.Stream {
 	size, count := st.stats()
-	w.u32(st.id)
-	w.u64(st.createdAt)
-	w.u32(uint32(len(st.topics)))
-	w.u64(size)
-	w.u64(count)
-	w.name8(st.name)
+	return wire.Stream{ID: st.id, CreatedAt: st.createdAt, TopicsCount: uint32(len(st.topics)),
+		SizeBytes: size, MessagesCount: count, Name: st.name}
 }
 
-func appendTopicHeader(w *writer, t *topic) {
+func topicInfo(t *topic) wire.Topic {
 	size, count := t.stats()
-	w.u32(t.id)
-	w.u64(t.createdAt)
-	w.u32(uint32(len(t.partitions)))
-	w.u64(t.messageExpiry)
-	w.u8(t.compression)
-	w.u64(t.maxTopicSize)
-	w.u8(t.replicationFactor)
-	w.u64(size)
-	w.u64(count)
-	w.name8(t.name)
+	return wire.Topic{ID: t.id, CreatedAt: t.createdAt, PartitionsCount: uint32(len(t.partitions)),
+		MessageExpiry: t.messageExpiry, CompressionAlgorithm: t.compression, MaxTopicSize: t.maxTopicSize,
+		ReplicationFactor: t.replicationFactor, SizeBytes: size, MessagesCount: count, Name: t.name}
 }
 
-func appendTopicDetails(w *writer, t *topic) {
-	appendTopicHeader(w, t)
+// partitionInfo reports a partition. SegmentsCount counts the segments that
+// hold messages, so a partition that never received one reports 0, as the
+// golden CreateTopic response of docs/iggy-protocol.md §10 does.
+func partitionInfo(p *partition) wire.Partition {
+	l := p.log
+	return wire.Partition{ID: p.id, CreatedAt: p.createdAt, SegmentsCount: l.Segments(),
+		CurrentOffset: lastOffset(l), SizeBytes: l.SizeBytes(), MessagesCount: messagesIn(l)}
+}
+
+// appendTopicDetails appends a TopicDetails: the topic, then its partitions.
+func appendTopicDetails(out []byte, t *topic) []byte {
+	ti := topicInfo(t)
+	out = ti.AppendTo(out)
 	for _, p := range t.partitions {
-		w.u32(p.id)
-		w.u64(p.createdAt)
-		w.u32(p.log.Segments())
-		w.u64(lastOffset(p.log))
-		w.u64(p.log.SizeBytes())
-		w.u64(p.log.NextOffset() - p.log.FirstOffset())
+		pi := partitionInfo(p)
+		out = pi.AppendTo(out)
 	}
+	return out
 }
 
 func sortedTopics(st *stream) []*topic {
 	ts := make([]*topic, 0, len(st.topics))
-	for _, t := range st.topics {
-		ts = append(ts, t)
+	for _, id := range sortedKeys(st.topics) {
+		ts = append(ts, st.topics[id])
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].id < ts[j].id })
 	return ts
 }
 
-// failed logs an internal error and turns it into the generic Error status.
-func (s *Server) failed(what string, err error) Status {
+// failed logs an internal error and answers with the generic Error status.
+func (s *Server) failed(what string, err error) *wire.Error {
 	s.log.Error(what, "err", err)
-	return StatusError
+	return wire.ErrError
 }
 
-func (s *Server) getStream(perms *Permissions, r *reader, w *writer) Status {
-	id := r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) getStream(acc *rights, r *wire.GetStream, out []byte) ([]byte, *wire.Error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := s.findStream(id)
+	st := s.findStream(r.Stream)
 	if st == nil {
-		return StatusOK
+		return out, nil
 	}
-	if !perms.canReadStream(st.id) {
-		return StatusUnauthorized
+	if !acc.canReadStream(st.id) {
+		return out, wire.ErrUnauthorized
 	}
-	appendStream(w, st)
+	si := streamInfo(st)
+	out = si.AppendTo(out)
 	for _, t := range sortedTopics(st) {
-		appendTopicHeader(w, t)
+		ti := topicInfo(t)
+		out = ti.AppendTo(out)
 	}
-	return StatusOK
+	return out, nil
 }
 
-func (s *Server) getStreams(perms *Permissions, w *writer) Status {
+func (s *Server) getStreams(acc *rights, out []byte) []byte {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ids := sortedKeys(s.streams)
-	for _, id := range ids {
-		if perms.canReadStream(id) {
-			appendStream(w, s.streams[id])
+	for _, id := range sortedKeys(s.streams) {
+		if acc.canReadStream(id) {
+			si := streamInfo(s.streams[id])
+			out = si.AppendTo(out)
 		}
 	}
-	return StatusOK
+	return out
 }
 
-func (s *Server) createStream(perms *Permissions, r *reader, w *writer) Status {
-	name := r.name(StatusInvalidStreamName)
-	if r.err != 0 {
-		return r.err
-	}
-	if !perms.canCreateStream() {
-		return StatusUnauthorized
+func (s *Server) createStream(acc *rights, r *wire.CreateStream, out []byte) ([]byte, *wire.Error) {
+	if !acc.canCreateStream() {
+		return out, wire.ErrUnauthorized
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.streamNames[name]; ok {
-		return StatusStreamNameAlreadyExists
+	if _, ok := s.streamNames[r.Name]; ok {
+		return out, wire.ErrStreamNameAlreadyExists
 	}
 	st := &stream{
 		id:         lowestFreeID(s.streams),
-		name:       name,
+		name:       r.Name,
 		createdAt:  s.nowMicros(),
 		topics:     map[uint32]*topic{},
 		topicNames: map[string]uint32{},
 	}
 	s.streams[st.id] = st
-	s.streamNames[name] = st.id
+	s.streamNames[st.name] = st.id
 	if err := s.saveMetadataLocked(); err != nil {
 		delete(s.streams, st.id)
-		delete(s.streamNames, name)
-		return s.failed("saving metadata after creating a stream", err)
+		delete(s.streamNames, st.name)
+		return out, s.failed("saving metadata after creating a stream", err)
 	}
-	appendStream(w, st)
-	return StatusOK
+	si := streamInfo(st)
+	return si.AppendTo(out), nil
 }
 
-func (s *Server) updateStream(perms *Permissions, r *reader) Status {
-	id := r.ident()
-	name := r.name(StatusInvalidStreamName)
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) updateStream(acc *rights, r *wire.UpdateStream) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.findStream(id)
+	st := s.findStream(r.Stream)
 	if st == nil {
-		return StatusStreamIDNotFound
+		return wire.ErrStreamIdNotFound
 	}
-	if !perms.canManageStream(st.id) {
-		return StatusUnauthorized
+	if !acc.canManageStream(st.id) {
+		return wire.ErrUnauthorized
 	}
-	if st.name == name {
-		return StatusOK
+	if st.name == r.Name {
+		return nil
 	}
-	if _, ok := s.streamNames[name]; ok {
-		return StatusStreamNameAlreadyExists
+	if _, ok := s.streamNames[r.Name]; ok {
+		return wire.ErrStreamNameAlreadyExists
 	}
 	old := st.name
 	delete(s.streamNames, old)
-	st.name = name
-	s.streamNames[name] = st.id
+	st.name = r.Name
+	s.streamNames[st.name] = st.id
 	if err := s.saveMetadataLocked(); err != nil {
-		delete(s.streamNames, name)
+		delete(s.streamNames, st.name)
 		st.name = old
 		s.streamNames[old] = st.id
 		return s.failed("saving metadata after renaming a stream", err)
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) deleteStream(perms *Permissions, r *reader) Status {
-	id := r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) deleteStream(acc *rights, r *wire.DeleteStream) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.findStream(id)
+	st := s.findStream(r.Stream)
 	if st == nil {
-		return StatusStreamIDNotFound
+		return wire.ErrStreamIdNotFound
 	}
-	if !perms.canManageStream(st.id) {
-		return StatusUnauthorized
+	if !acc.canManageStream(st.id) {
+		return wire.ErrUnauthorized
 	}
 	delete(s.streams, st.id)
 	delete(s.streamNames, st.name)
@@ -240,7 +223,7 @@ func (s *Server) deleteStream(perms *Permissions, r *reader) Status {
 	if err := s.storage.RemoveStream(st.id); err != nil {
 		s.log.Error("removing stream data", "stream", st.id, "err", err)
 	}
-	return StatusOK
+	return nil
 }
 
 // dropTopicLocked releases a deleted topic: members leave its groups and its
@@ -266,156 +249,124 @@ func (s *Server) dropPartition(t *topic, p *partition) {
 	}
 }
 
-func (s *Server) purgeStream(perms *Permissions, r *reader) Status {
-	id := r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) purgeStream(acc *rights, r *wire.PurgeStream) *wire.Error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := s.findStream(id)
+	st := s.findStream(r.Stream)
 	if st == nil {
-		return StatusStreamIDNotFound
+		return wire.ErrStreamIdNotFound
 	}
-	if !perms.canManageStream(st.id) {
-		return StatusUnauthorized
+	if !acc.canManageStream(st.id) {
+		return wire.ErrUnauthorized
 	}
 	for _, t := range st.topics {
-		if status := s.purgeTopicLocked(t); status != StatusOK {
-			return status
+		if err := s.purgeTopicLocked(t); err != nil {
+			return err
 		}
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) purgeTopicLocked(t *topic) Status {
+func (s *Server) purgeTopicLocked(t *topic) *wire.Error {
 	for _, p := range t.partitions {
 		if err := p.log.Purge(); err != nil {
-			return s.storageStatus(fmt.Sprintf("purging partition %d/%d/%d", t.streamID, t.id, p.id), err)
+			return s.storageError(fmt.Sprintf("purging partition %d/%d/%d", t.streamID, t.id, p.id), err)
 		}
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) getTopic(perms *Permissions, r *reader, w *writer) Status {
-	sid, tid := r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) getTopic(acc *rights, r *wire.GetTopic, out []byte) ([]byte, *wire.Error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, t, st := s.lookupTopic(sid, tid)
-	if st != StatusOK {
-		return StatusOK
+	t, werr := s.readableTopic(acc, r.Stream, r.Topic)
+	if werr != nil || t == nil {
+		return out, werr
 	}
-	if !perms.canReadTopic(t.streamID, t.id) {
-		return StatusUnauthorized
-	}
-	appendTopicDetails(w, t)
-	return StatusOK
+	return appendTopicDetails(out, t), nil
 }
 
-func (s *Server) getTopics(perms *Permissions, r *reader, w *writer) Status {
-	sid := r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) getTopics(acc *rights, r *wire.GetTopics, out []byte) ([]byte, *wire.Error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := s.findStream(sid)
+	st := s.findStream(r.Stream)
 	if st == nil {
-		return StatusOK
+		return out, nil
 	}
-	all := perms.canReadTopics(st.id)
-	if !all && !perms.canSeeStream(st.id) {
-		return StatusUnauthorized
+	all := acc.canReadTopics(st.id)
+	if !all && !acc.canSeeStream(st.id) {
+		return out, wire.ErrUnauthorized
 	}
 	for _, t := range sortedTopics(st) {
-		if all || perms.canReadTopic(st.id, t.id) {
-			appendTopicHeader(w, t)
+		if all || acc.canReadTopic(st.id, t.id) {
+			ti := topicInfo(t)
+			out = ti.AppendTo(out)
 		}
 	}
-	return StatusOK
+	return out, nil
 }
 
-// topicParams are the settings shared by CreateTopic and UpdateTopic.
-type topicParams struct {
+// topicSettings are a topic's settings with the server defaults resolved.
+type topicSettings struct {
 	compression uint8
 	expiry      uint64
 	maxSize     uint64
 	rf          uint8
-	name        string
 }
 
-func (s *Server) readTopicParams(r *reader, withPartitions bool) (partitions uint32, tp topicParams, status Status) {
-	if withPartitions {
-		partitions = r.u32()
+// resolveTopicSettings applies the server's defaults to the settings of a
+// CreateTopic or UpdateTopic (whose decoder checked compression).
+func (s *Server) resolveTopicSettings(compression uint8, expiry, maxSize uint64, rf uint8) (topicSettings, *wire.Error) {
+	size, err := s.resolveMaxSize(maxSize)
+	if err != nil {
+		return topicSettings{}, err
 	}
-	tp.compression = r.u8()
-	tp.expiry = r.u64()
-	tp.maxSize = r.u64()
-	tp.rf = r.u8()
-	tp.name = r.name(StatusInvalidTopicName)
-	if r.err != 0 {
-		return 0, tp, r.err
+	if rf == 0 {
+		rf = 1
 	}
-	if tp.compression != 1 && tp.compression != 2 {
-		return 0, tp, StatusInvalidCommand
-	}
-	if partitions > maxPartitionsCreate {
-		return 0, tp, StatusTooManyPartitions
-	}
-	maxSize, st := s.resolveMaxSize(tp.maxSize)
-	if st != StatusOK {
-		return 0, tp, st
-	}
-	tp.maxSize = maxSize
-	tp.expiry = s.resolveExpiry(tp.expiry)
-	if tp.rf == 0 {
-		tp.rf = 1
-	}
-	return partitions, tp, StatusOK
+	return topicSettings{compression: compression, expiry: s.resolveExpiry(expiry), maxSize: size, rf: rf}, nil
 }
 
-func (s *Server) createTopic(perms *Permissions, r *reader, w *writer) Status {
-	sid := r.ident()
-	n, tp, status := s.readTopicParams(r, true)
-	if r.err != 0 {
-		return r.err
-	}
+func (t *topic) settings() topicSettings {
+	return topicSettings{compression: t.compression, expiry: t.messageExpiry, maxSize: t.maxTopicSize, rf: t.replicationFactor}
+}
+
+func (t *topic) apply(ts topicSettings) {
+	t.compression, t.messageExpiry, t.maxTopicSize, t.replicationFactor = ts.compression, ts.expiry, ts.maxSize, ts.rf
+}
+
+func (s *Server) createTopic(acc *rights, r *wire.CreateTopic, out []byte) ([]byte, *wire.Error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.findStream(sid)
+	st := s.findStream(r.Stream)
 	if st == nil {
-		return StatusStreamIDNotFound
+		return out, wire.ErrStreamIdNotFound
 	}
-	if !perms.canCreateTopic(st.id) {
-		return StatusUnauthorized
+	if !acc.canCreateTopic(st.id) {
+		return out, wire.ErrUnauthorized
 	}
-	if status != StatusOK {
-		return status
+	ts, werr := s.resolveTopicSettings(r.CompressionAlgorithm, r.MessageExpiry, r.MaxTopicSize, r.ReplicationFactor)
+	if werr != nil {
+		return out, werr
 	}
-	if _, ok := st.topicNames[tp.name]; ok {
-		return StatusTopicNameAlreadyExists
+	if _, ok := st.topicNames[r.Name]; ok {
+		return out, wire.ErrTopicNameAlreadyExists
 	}
 	now := s.nowMicros()
 	t := &topic{
-		id:                lowestFreeID(st.topics),
-		streamID:          st.id,
-		name:              tp.name,
-		createdAt:         now,
-		compression:       tp.compression,
-		messageExpiry:     tp.expiry,
-		maxTopicSize:      tp.maxSize,
-		replicationFactor: tp.rf,
-		groups:            map[uint32]*group{},
-		groupNames:        map[string]uint32{},
+		id:         lowestFreeID(st.topics),
+		streamID:   st.id,
+		name:       r.Name,
+		createdAt:  now,
+		groups:     map[uint32]*group{},
+		groupNames: map[string]uint32{},
 	}
-	if err := s.addPartitions(t, n, now); err != nil {
+	t.apply(ts)
+	if err := s.addPartitions(t, r.PartitionsCount, now); err != nil {
 		for _, p := range t.partitions {
 			s.dropPartition(t, p)
 		}
-		return s.failed("creating partitions", err)
+		return out, s.failed("creating partitions", err)
 	}
 	st.topics[t.id] = t
 	st.topicNames[t.name] = t.id
@@ -425,10 +376,9 @@ func (s *Server) createTopic(perms *Permissions, r *reader, w *writer) Status {
 		for _, p := range t.partitions {
 			s.dropPartition(t, p)
 		}
-		return s.failed("saving metadata after creating a topic", err)
+		return out, s.failed("saving metadata after creating a topic", err)
 	}
-	appendTopicDetails(w, t)
-	return StatusOK
+	return appendTopicDetails(out, t), nil
 }
 
 // addPartitions opens n new partitions after the existing ones.
@@ -444,54 +394,44 @@ func (s *Server) addPartitions(t *topic, n uint32, now uint64) error {
 	return nil
 }
 
-func (s *Server) updateTopic(perms *Permissions, r *reader) Status {
-	sid, tid := r.ident(), r.ident()
-	_, tp, status := s.readTopicParams(r, false)
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) updateTopic(acc *rights, r *wire.UpdateTopic) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canManageTopic)
+	if werr != nil {
+		return werr
 	}
-	if !perms.canManageTopic(st.id, t.id) {
-		return StatusUnauthorized
+	st := s.streams[t.streamID]
+	ts, werr := s.resolveTopicSettings(r.CompressionAlgorithm, r.MessageExpiry, r.MaxTopicSize, r.ReplicationFactor)
+	if werr != nil {
+		return werr
 	}
-	if status != StatusOK {
-		return status
+	if other, ok := st.topicNames[r.Name]; ok && other != t.id {
+		return wire.ErrTopicNameAlreadyExists
 	}
-	if other, ok := st.topicNames[tp.name]; ok && other != t.id {
-		return StatusTopicNameAlreadyExists
-	}
-	old := topicParams{compression: t.compression, expiry: t.messageExpiry, maxSize: t.maxTopicSize, rf: t.replicationFactor, name: t.name}
+	oldName, old := t.name, t.settings()
 	delete(st.topicNames, t.name)
-	t.name, t.compression, t.messageExpiry, t.maxTopicSize, t.replicationFactor = tp.name, tp.compression, tp.expiry, tp.maxSize, tp.rf
+	t.name = r.Name
+	t.apply(ts)
 	st.topicNames[t.name] = t.id
 	if err := s.saveMetadataLocked(); err != nil {
 		delete(st.topicNames, t.name)
-		t.name, t.compression, t.messageExpiry, t.maxTopicSize, t.replicationFactor = old.name, old.compression, old.expiry, old.maxSize, old.rf
+		t.name = oldName
+		t.apply(old)
 		st.topicNames[t.name] = t.id
 		return s.failed("saving metadata after updating a topic", err)
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) deleteTopic(perms *Permissions, r *reader) Status {
-	sid, tid := r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) deleteTopic(acc *rights, r *wire.DeleteTopic) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canManageTopic)
+	if werr != nil {
+		return werr
 	}
-	if !perms.canManageTopic(st.id, t.id) {
-		return StatusUnauthorized
-	}
+	st := s.streams[t.streamID]
 	delete(st.topics, t.id)
 	delete(st.topicNames, t.name)
 	if err := s.saveMetadataLocked(); err != nil {
@@ -500,85 +440,59 @@ func (s *Server) deleteTopic(perms *Permissions, r *reader) Status {
 		return s.failed("saving metadata after deleting a topic", err)
 	}
 	s.dropTopicLocked(st, t)
-	return StatusOK
+	return nil
 }
 
-func (s *Server) purgeTopic(perms *Permissions, r *reader) Status {
-	sid, tid := r.ident(), r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) purgeTopic(acc *rights, r *wire.PurgeTopic) *wire.Error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
-	}
-	if !perms.canManageTopic(st.id, t.id) {
-		return StatusUnauthorized
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canManageTopic)
+	if werr != nil {
+		return werr
 	}
 	return s.purgeTopicLocked(t)
 }
 
-func (s *Server) createPartitions(perms *Permissions, r *reader) Status {
-	sid, tid := r.ident(), r.ident()
-	n := r.u32()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) createPartitions(acc *rights, r *wire.CreatePartitions) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canManageTopic)
+	if werr != nil {
+		return werr
 	}
-	if !perms.canManageTopic(st.id, t.id) {
-		return StatusUnauthorized
-	}
-	if n == 0 {
-		return StatusInvalidPartitionsCount
-	}
-	if n > maxPartitionsCreate || uint64(len(t.partitions))+uint64(n) > math.MaxUint32 {
-		return StatusTooManyPartitions
+	if uint64(len(t.partitions))+uint64(r.PartitionsCount) > math.MaxUint32 {
+		return wire.ErrTooManyPartitions
 	}
 	before := len(t.partitions)
-	if err := s.addPartitions(t, n, s.nowMicros()); err != nil {
+	undo := func() {
 		for _, p := range t.partitions[before:] {
 			s.dropPartition(t, p)
 		}
 		t.partitions = t.partitions[:before]
+	}
+	if err := s.addPartitions(t, r.PartitionsCount, s.nowMicros()); err != nil {
+		undo()
 		return s.failed("creating partitions", err)
 	}
 	if err := s.saveMetadataLocked(); err != nil {
-		for _, p := range t.partitions[before:] {
-			s.dropPartition(t, p)
-		}
-		t.partitions = t.partitions[:before]
+		undo()
 		return s.failed("saving metadata after creating partitions", err)
 	}
 	s.rebalanceTopicLocked(t)
-	return StatusOK
+	return nil
 }
 
-func (s *Server) deletePartitions(perms *Permissions, r *reader) Status {
-	sid, tid := r.ident(), r.ident()
-	n := r.u32()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) deletePartitions(acc *rights, r *wire.DeletePartitions) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canManageTopic)
+	if werr != nil {
+		return werr
 	}
-	if !perms.canManageTopic(st.id, t.id) {
-		return StatusUnauthorized
+	if int(r.PartitionsCount) > len(t.partitions) {
+		return wire.ErrInvalidPartitionsCount
 	}
-	if n == 0 || int(n) > len(t.partitions) {
-		return StatusInvalidPartitionsCount
-	}
-	keep := len(t.partitions) - int(n)
+	keep := len(t.partitions) - int(r.PartitionsCount)
 	removed := append([]*partition(nil), t.partitions[keep:]...)
 	t.partitions = t.partitions[:keep]
 	if err := s.saveMetadataLocked(); err != nil {
@@ -589,30 +503,22 @@ func (s *Server) deletePartitions(perms *Permissions, r *reader) Status {
 		s.dropPartition(t, p)
 	}
 	s.rebalanceTopicLocked(t)
-	return StatusOK
+	return nil
 }
 
-func (s *Server) deleteSegments(perms *Permissions, r *reader) Status {
-	sid, tid := r.ident(), r.ident()
-	pid := r.u32()
-	n := r.u32()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) deleteSegments(acc *rights, r *wire.DeleteSegments) *wire.Error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st, t, ls := s.lookupTopic(sid, tid)
-	if ls != StatusOK {
-		return ls
+	t, werr := s.topicFor(r.Stream, r.Topic, acc.canManageTopic)
+	if werr != nil {
+		return werr
 	}
-	if !perms.canManageTopic(st.id, t.id) {
-		return StatusUnauthorized
+	p, werr := partitionOf(t, r.PartitionID)
+	if werr != nil {
+		return werr
 	}
-	if int(pid) >= len(t.partitions) {
-		return StatusPartitionNotFound
+	if err := p.log.DeleteSegments(r.SegmentsCount); err != nil {
+		return s.storageError("deleting segments", err)
 	}
-	if err := t.partitions[pid].log.DeleteSegments(n); err != nil {
-		return s.storageStatus("deleting segments", err)
-	}
-	return StatusOK
+	return nil
 }

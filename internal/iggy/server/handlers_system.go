@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // ServerVersion is the Iggy server version this server reports.
@@ -16,49 +18,36 @@ const (
 	serverSemver  = 8000 // major*1_000_000 + minor*1_000 + patch, as Iggy encodes it
 )
 
-func appendClient(w *writer, c *session, groups int) {
-	w.u32(c.id)
-	w.u32(c.userID.Load())
-	w.u8(1) // tcp
-	w.str32(c.addr)
-	w.u32(uint32(groups))
+// clientInfo reports a session; caller holds s.mu (for its groups).
+func clientInfo(c *session) wire.ClientInfo {
+	return wire.ClientInfo{ClientID: c.id, UserID: c.userID.Load(), Transport: wire.TransportTCP,
+		Address: c.addr, ConsumerGroupsCount: uint32(len(c.groups))}
 }
 
-func (s *Server) appendClientDetails(w *writer, c *session) {
-	ks := clientGroups(c)
-	appendClient(w, c, len(ks))
-	for _, k := range ks {
-		w.u32(k.stream)
-		w.u32(k.topic)
-		w.u32(k.group)
-	}
+func appendClientDetails(out []byte, c *session) []byte {
+	d := wire.ClientDetails{ClientInfo: clientInfo(c), ConsumerGroups: clientGroups(c)}
+	return d.AppendTo(out)
 }
 
-func (s *Server) getMe(c *session, w *writer) Status {
+func (s *Server) getMe(c *session, out []byte) []byte {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	s.appendClientDetails(w, c)
-	return StatusOK
+	return appendClientDetails(out, c)
 }
 
-func (s *Server) getClient(perms *Permissions, r *reader, w *writer) Status {
-	id := r.u32()
-	if r.err != 0 {
-		return r.err
-	}
-	if !perms.canReadServers() {
-		return StatusUnauthorized
+func (s *Server) getClient(acc *rights, r *wire.GetClient, out []byte) ([]byte, *wire.Error) {
+	if !acc.canReadServers() {
+		return out, wire.ErrUnauthorized
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	s.sessMu.Lock()
-	c := s.sessions[id]
+	c := s.sessions[r.ClientID]
 	s.sessMu.Unlock()
 	if c == nil {
-		return StatusOK
+		return out, nil
 	}
-	s.appendClientDetails(w, c)
-	return StatusOK
+	return appendClientDetails(out, c), nil
 }
 
 func (s *Server) sessionsSorted() []*session {
@@ -71,19 +60,22 @@ func (s *Server) sessionsSorted() []*session {
 	return out
 }
 
-func (s *Server) getClients(perms *Permissions, w *writer) Status {
-	if !perms.canReadServers() {
-		return StatusUnauthorized
+func (s *Server) getClients(acc *rights, out []byte) ([]byte, *wire.Error) {
+	if !acc.canReadServers() {
+		return out, wire.ErrUnauthorized
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, c := range s.sessionsSorted() {
-		appendClient(w, c, len(c.groups))
+		ci := clientInfo(c)
+		out = ci.AppendTo(out)
 	}
-	return StatusOK
+	return out, nil
 }
 
-func (s *Server) getClusterMetadata(w *writer) Status {
+// getClusterMetadata describes this server as a one-node cluster, as Iggy
+// does with clustering off, so SDKs never look for another leader.
+func (s *Server) getClusterMetadata(out []byte) []byte {
 	host, port := "127.0.0.1", uint16(0)
 	if s.ln != nil {
 		if h, p, err := net.SplitHostPort(s.ln.Addr().String()); err == nil {
@@ -93,17 +85,10 @@ func (s *Server) getClusterMetadata(w *writer) Status {
 			}
 		}
 	}
-	w.str32("single-node")
-	w.u32(1)
-	w.str32("iggy-node")
-	w.str32(host)
-	w.u16(port) // tcp
-	w.u16(0)    // quic
-	w.u16(0)    // http
-	w.u16(0)    // websocket
-	w.u8(0)     // role: leader
-	w.u8(0)     // status: healthy
-	return StatusOK
+	m := wire.ClusterMetadata{Name: "single-node", Nodes: []wire.ClusterNode{{
+		Name: "iggy-node", IP: host, TCPPort: port, Role: wire.NodeRoleLeader, Status: wire.NodeStatusHealthy,
+	}}}
+	return m.AppendTo(out)
 }
 
 // cpuSampler turns process CPU time into a usage percentage between two
@@ -165,65 +150,53 @@ func memInfo() (total, avail uint64) {
 	return total, avail
 }
 
-func (s *Server) getStats(perms *Permissions, w *writer) Status {
-	if !perms.canReadServers() {
-		return StatusUnauthorized
+func (s *Server) getStats(acc *rights, out []byte) ([]byte, *wire.Error) {
+	if !acc.canReadServers() {
+		return out, wire.ErrUnauthorized
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	total, avail := memInfo()
 	cpu := s.cpu.sample()
-
+	now := s.now()
+	st := wire.Stats{
+		ProcessID:       uint32(os.Getpid()),
+		CPUUsage:        cpu,
+		TotalCPUUsage:   cpu,
+		MemoryUsage:     ms.Sys,
+		TotalMemory:     total,
+		AvailableMemory: avail,
+		RunTime:         uint64(now.Sub(s.started) / time.Microsecond),
+		StartTime:       uint64(s.started.UnixMicro()),
+		ReadBytes:       s.readBytes.Load(),
+		WrittenBytes:    s.writtenBytes.Load(),
+		Hostname:        osHostname(),
+		OSName:          runtime.GOOS,
+		OSVersion:       readTrim("/proc/sys/kernel/version"),
+		KernelVersion:   readTrim("/proc/sys/kernel/osrelease"),
+		ServerVersion:   ServerVersion,
+		ServerSemver:    serverSemver,
+		// No cache metrics: this server has no read cache.
+		ThreadsCount: uint32(runtime.NumGoroutine()),
+	}
 	s.mu.RLock()
-	var topics, partitions, segments, groups uint32
-	var msgs, size uint64
-	for _, st := range s.streams {
-		for _, t := range st.topics {
-			topics++
-			groups += uint32(len(t.groups))
+	st.StreamsCount = uint32(len(s.streams))
+	for _, stream := range s.streams {
+		for _, t := range stream.topics {
+			st.TopicsCount++
+			st.ConsumerGroupsCount += uint32(len(t.groups))
 			for _, p := range t.partitions {
-				partitions++
-				segments += p.log.Segments()
-				msgs += p.log.NextOffset() - p.log.FirstOffset()
-				size += p.log.SizeBytes()
+				st.PartitionsCount++
+				st.SegmentsCount += p.log.Segments()
+				st.MessagesCount += messagesIn(p.log)
+				st.MessagesSizeBytes += p.log.SizeBytes()
 			}
 		}
 	}
-	streams := uint32(len(s.streams))
 	s.mu.RUnlock()
 	s.sessMu.Lock()
-	clients := uint32(len(s.sessions))
+	st.ClientsCount = uint32(len(s.sessions))
 	s.sessMu.Unlock()
-
-	now := s.now()
-	w.u32(uint32(os.Getpid()))
-	w.f32(cpu)
-	w.f32(cpu)
-	w.u64(ms.Sys)
-	w.u64(total)
-	w.u64(avail)
-	w.u64(uint64(now.Sub(s.started) / time.Microsecond))
-	w.u64(uint64(s.started.UnixMicro()))
-	w.u64(s.readBytes.Load())
-	w.u64(s.writtenBytes.Load())
-	w.u64(size)
-	w.u32(streams)
-	w.u32(topics)
-	w.u32(partitions)
-	w.u32(segments)
-	w.u64(msgs)
-	w.u32(clients)
-	w.u32(groups)
-	w.str32(osHostname())
-	w.str32(runtime.GOOS)
-	w.str32(readTrim("/proc/sys/kernel/version"))
-	w.str32(readTrim("/proc/sys/kernel/osrelease"))
-	w.str32(ServerVersion)
-	w.u32(serverSemver)
-	w.u32(0) // cache metrics: this server has no read cache
-	w.u32(uint32(runtime.NumGoroutine()))
-	free, tot := s.diskSpace()
-	w.u64(free)
-	w.u64(tot)
-	return StatusOK
+	st.FreeDiskSpace, st.TotalDiskSpace = s.diskSpace()
+	return st.AppendTo(out), nil
 }

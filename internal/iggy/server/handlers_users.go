@@ -1,69 +1,52 @@
 package server
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"math"
+	"slices"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
-func appendUser(w *writer, u *user) {
-	w.u32(u.id)
-	w.u64(u.createdAt)
-	w.u8(u.status)
-	w.name8(u.username)
+// passwords hashes and checks user passwords. Servers use bcrypt at
+// Config.PasswordCost; this package's tests may put a cheaper one in place
+// (there is no way to do that from outside the package).
+type passwords interface {
+	hash(password string) ([]byte, error)
+	matches(hash []byte, password string) bool
 }
 
-func appendUserDetails(w *writer, u *user) {
-	appendUser(w, u)
-	if u.perms == nil {
-		w.u8(0)
-		return
-	}
-	w.u8(1)
-	at := len(w.b)
-	w.u32(0)
-	w.b = appendPermissions(w.b, u.perms)
-	putU32(w.b[at:], uint32(len(w.b)-at-4))
+type bcryptPasswords struct{ cost int }
+
+func (b bcryptPasswords) hash(pw string) ([]byte, error) {
+	return bcrypt.GenerateFromPassword([]byte(pw), b.cost)
 }
 
-func (s *Server) findUser(id ident) *user {
-	if id.isS {
-		uid, ok := s.userNames[id.str]
-		if !ok {
-			return nil
-		}
-		return s.users[uid]
-	}
-	return s.users[id.num]
+func (b bcryptPasswords) matches(hash []byte, pw string) bool {
+	return bcrypt.CompareHashAndPassword(hash, []byte(pw)) == nil
 }
 
-func (s *Server) loginUser(c *session, p []byte, w *writer) Status {
-	r := &reader{b: p}
-	username := r.u8str()
-	password := r.u8str()
-	// version and context are optional and ignored, as in Iggy 0.8.
-	if r.err == 0 && len(r.b)-r.off >= 4 {
-		r.u32str()
-		if r.err == 0 && len(r.b)-r.off >= 4 {
-			r.u32str()
-		}
-	}
-	if r.err != 0 {
-		return r.err
-	}
-	if n := len(username); n < minUsernameLen || n > maxUsernameLen {
-		return StatusInvalidUsername
-	}
-	if n := len(password); n < minPasswordLen || n > maxPasswordLen {
-		return StatusInvalidPassword
-	}
+func userInfo(u *user) wire.UserInfo {
+	return wire.UserInfo{ID: u.id, CreatedAt: u.createdAt, Status: u.status, Username: u.username}
+}
+
+func appendUserDetails(out []byte, u *user) []byte {
+	d := wire.UserDetails{UserInfo: userInfo(u), Permissions: u.perms}
+	return d.AppendTo(out)
+}
+
+func (s *Server) findUser(id wire.Identifier) *user { return find(id, s.users, s.userNames) }
+
+func (s *Server) loginUser(c *session, r *wire.LoginUser, out []byte) ([]byte, *wire.Error) {
 	s.mu.RLock()
-	u := s.findUser(ident{str: username, isS: true})
+	u := s.findUser(wire.StringID(r.Username))
 	var hash []byte
-	var status uint8
+	var status wire.UserStatus
 	var uid uint32
 	if u != nil {
 		hash, status, uid = u.passwordHash, u.status, u.id
@@ -72,175 +55,121 @@ func (s *Server) loginUser(c *session, p []byte, w *writer) Status {
 	if u == nil {
 		// Spend as long as a wrong password would, so unknown usernames
 		// cannot be told apart by timing.
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		return StatusInvalidCredentials
+		s.pw.matches(s.dummyHash, r.Password)
+		return out, wire.ErrInvalidCredentials
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
-		return StatusInvalidCredentials
+	if !s.pw.matches(hash, r.Password) {
+		return out, wire.ErrInvalidCredentials
 	}
-	if status != 1 {
-		return StatusUserInactive
+	if status != wire.UserActive {
+		return out, wire.ErrUserInactive
 	}
 	c.userID.Store(uid)
-	w.u32(uid)
-	return StatusOK
+	id := wire.Identity{UserID: uid}
+	return id.AppendTo(out), nil
 }
 
 func hashToken(tok string) [32]byte { return sha256.Sum256([]byte(tok)) }
 
-func (s *Server) loginWithPAT(c *session, p []byte, w *writer) Status {
-	r := &reader{b: p}
-	tok := r.u8str()
-	if r.err != 0 {
-		return r.err
-	}
-	if len(tok) == 0 {
-		return StatusInvalidPAT
-	}
-	h := hashToken(tok)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Server) loginWithAccessToken(c *session, r *wire.LoginWithAccessToken, out []byte) ([]byte, *wire.Error) {
+	h := hashToken(r.Token)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	ref := s.tokens[h]
 	if ref == nil || subtle.ConstantTimeCompare(ref.tok.hash[:], h[:]) != 1 {
-		return StatusInvalidPAT
+		return out, wire.ErrInvalidPersonalAccessToken
 	}
 	if ref.tok.expiry != 0 && s.nowMicros() >= ref.tok.expiry {
-		return StatusPATExpired
+		return out, wire.ErrPersonalAccessTokenExpired
 	}
 	u := s.users[ref.userID]
 	if u == nil {
-		return StatusInvalidPAT
+		return out, wire.ErrInvalidPersonalAccessToken
 	}
-	if u.status != 1 {
-		return StatusUserInactive
+	if u.status != wire.UserActive {
+		return out, wire.ErrUserInactive
 	}
 	c.userID.Store(u.id)
-	w.u32(u.id)
-	return StatusOK
+	id := wire.Identity{UserID: u.id}
+	return id.AppendTo(out), nil
 }
 
-func (s *Server) getUser(self uint32, perms *Permissions, r *reader, w *writer) Status {
-	id := r.ident()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) getUser(self uint32, acc *rights, r *wire.GetUser, out []byte) ([]byte, *wire.Error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	u := s.findUser(id)
+	u := s.findUser(r.User)
 	if u == nil {
-		if !perms.canReadUsers() {
-			return StatusUnauthorized
+		if !acc.canReadUsers() {
+			return out, wire.ErrUnauthorized
 		}
-		return StatusOK
+		return out, nil
 	}
-	if u.id != self && !perms.canReadUsers() {
-		return StatusUnauthorized
+	if u.id != self && !acc.canReadUsers() {
+		return out, wire.ErrUnauthorized
 	}
-	appendUserDetails(w, u)
-	return StatusOK
+	return appendUserDetails(out, u), nil
 }
 
-func (s *Server) getUsers(perms *Permissions, w *writer) Status {
-	if !perms.canReadUsers() {
-		return StatusUnauthorized
+func (s *Server) getUsers(acc *rights, out []byte) ([]byte, *wire.Error) {
+	if !acc.canReadUsers() {
+		return out, wire.ErrUnauthorized
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, id := range sortedKeys(s.users) {
-		appendUser(w, s.users[id])
+		ui := userInfo(s.users[id])
+		out = ui.AppendTo(out)
 	}
-	return StatusOK
+	return out, nil
 }
 
-func validUsername(n string) bool { return len(n) >= minUsernameLen && len(n) <= maxUsernameLen }
-func validPassword(p string) bool { return len(p) >= minPasswordLen && len(p) <= maxPasswordLen }
-
-// readOptPermissions reads has_permissions u8 and, when 1, len u32 and the
-// permissions.
-func readOptPermissions(r *reader) (*Permissions, Status) {
-	has := r.u8()
-	if r.err != 0 {
-		return nil, r.err
+func (s *Server) createUser(acc *rights, r *wire.CreateUser, out []byte) ([]byte, *wire.Error) {
+	if !acc.canManageUsers() {
+		return out, wire.ErrUnauthorized
 	}
-	if has == 0 {
-		return nil, StatusOK
-	}
-	if has != 1 {
-		return nil, StatusInvalidFormat
-	}
-	n := r.u32()
-	b := r.bytes(int(min(n, math.MaxInt32)))
-	if r.err != 0 {
-		return nil, r.err
-	}
-	p, ok := decodePermissions(b)
-	if !ok {
-		return nil, StatusInvalidFormat
-	}
-	return p, StatusOK
-}
-
-func (s *Server) createUser(perms *Permissions, r *reader, w *writer) Status {
-	username := r.u8str()
-	password := r.u8str()
-	status := r.u8()
-	if r.err != 0 {
-		return r.err
-	}
-	p, st := readOptPermissions(r)
-	if st != StatusOK {
-		return st
-	}
-	if !perms.canManageUsers() {
-		return StatusUnauthorized
-	}
-	if !validUsername(username) {
-		return StatusInvalidUsername
-	}
-	if !validPassword(password) {
-		return StatusInvalidPassword
-	}
-	if status != 1 && status != 2 {
-		return StatusInvalidUserStatus
-	}
-	hash, err := s.hashPassword(password)
+	hash, err := s.pw.hash(r.Password)
 	if err != nil {
-		return s.failed("hashing a password", err)
+		return out, s.failed("hashing a password", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.userNames[username]; ok {
-		return StatusUserAlreadyExists
+	if _, ok := s.userNames[r.Username]; ok {
+		return out, wire.ErrUserAlreadyExists
 	}
-	u := &user{id: lowestFreeID(s.users), username: username, passwordHash: hash, status: status,
-		createdAt: s.nowMicros(), perms: p, tokens: map[string]*token{}}
+	u := &user{id: lowestFreeID(s.users), username: r.Username, passwordHash: hash, status: r.Status,
+		createdAt: s.nowMicros(), perms: r.Permissions, tokens: map[string]*token{}}
 	s.users[u.id] = u
-	s.userNames[username] = u.id
+	s.userNames[u.username] = u.id
 	if err := s.saveMetadataLocked(); err != nil {
 		delete(s.users, u.id)
-		delete(s.userNames, username)
-		return s.failed("saving metadata after creating a user", err)
+		delete(s.userNames, u.username)
+		return out, s.failed("saving metadata after creating a user", err)
 	}
-	appendUserDetails(w, u)
-	return StatusOK
+	return appendUserDetails(out, u), nil
 }
 
-func (s *Server) deleteUser(perms *Permissions, r *reader) Status {
-	id := r.ident()
-	if r.err != 0 {
-		return r.err
+// managedUser resolves the user a user-management command names; caller
+// holds s.mu.
+func (s *Server) managedUser(acc *rights, id wire.Identifier) (*user, *wire.Error) {
+	if !acc.canManageUsers() {
+		return nil, wire.ErrUnauthorized
 	}
-	if !perms.canManageUsers() {
-		return StatusUnauthorized
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.findUser(id)
 	if u == nil {
-		return StatusResourceNotFound
+		return nil, wire.ErrResourceNotFound
+	}
+	return u, nil
+}
+
+func (s *Server) deleteUser(acc *rights, r *wire.DeleteUser) *wire.Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, werr := s.managedUser(acc, r.User)
+	if werr != nil {
+		return werr
 	}
 	if u.id == 0 {
-		return StatusCannotDeleteUser
+		return wire.ErrCannotDeleteUser
 	}
 	delete(s.users, u.id)
 	delete(s.userNames, u.username)
@@ -254,53 +183,27 @@ func (s *Server) deleteUser(perms *Permissions, r *reader) Status {
 	}
 	// Sessions of the deleted user are signed out on their next request
 	// (dispatch finds no user).
-	return StatusOK
+	return nil
 }
 
-func (s *Server) updateUser(perms *Permissions, r *reader) Status {
-	id := r.ident()
-	var username string
-	hasName := r.u8()
-	if hasName == 1 {
-		username = r.u8str()
-	}
-	var status uint8
-	hasStatus := r.u8()
-	if hasStatus == 1 {
-		status = r.u8()
-	}
-	if r.err != 0 {
-		return r.err
-	}
-	if hasName > 1 || hasStatus > 1 {
-		return StatusInvalidFormat
-	}
-	if !perms.canManageUsers() {
-		return StatusUnauthorized
-	}
-	if hasName == 1 && !validUsername(username) {
-		return StatusInvalidUsername
-	}
-	if hasStatus == 1 && status != 1 && status != 2 {
-		return StatusInvalidUserStatus
-	}
+func (s *Server) updateUser(acc *rights, r *wire.UpdateUser) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.findUser(id)
-	if u == nil {
-		return StatusResourceNotFound
+	u, werr := s.managedUser(acc, r.User)
+	if werr != nil {
+		return werr
 	}
 	oldName, oldStatus := u.username, u.status
-	if hasName == 1 && username != u.username {
-		if _, ok := s.userNames[username]; ok {
-			return StatusUserAlreadyExists
+	if r.Username != nil && *r.Username != u.username {
+		if _, ok := s.userNames[*r.Username]; ok {
+			return wire.ErrUserAlreadyExists
 		}
 		delete(s.userNames, u.username)
-		u.username = username
-		s.userNames[username] = u.id
+		u.username = *r.Username
+		s.userNames[u.username] = u.id
 	}
-	if hasStatus == 1 {
-		u.status = status
+	if r.Status != nil {
+		u.status = *r.Status
 	}
 	if err := s.saveMetadataLocked(); err != nil {
 		delete(s.userNames, u.username)
@@ -308,51 +211,31 @@ func (s *Server) updateUser(perms *Permissions, r *reader) Status {
 		s.userNames[oldName] = u.id
 		return s.failed("saving metadata after updating a user", err)
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) updatePermissions(perms *Permissions, r *reader) Status {
-	id := r.ident()
-	if r.err != 0 {
-		return r.err
-	}
-	p, st := readOptPermissions(r)
-	if st != StatusOK {
-		return st
-	}
-	if !perms.canManageUsers() {
-		return StatusUnauthorized
-	}
+func (s *Server) updatePermissions(acc *rights, r *wire.UpdatePermissions) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.findUser(id)
-	if u == nil {
-		return StatusResourceNotFound
+	u, werr := s.managedUser(acc, r.User)
+	if werr != nil {
+		return werr
 	}
 	if u.id == 0 {
-		return StatusCannotChangePermissions
+		return wire.ErrCannotChangePermissions
 	}
 	old := u.perms
-	u.perms = p
+	u.perms = r.Permissions
 	if err := s.saveMetadataLocked(); err != nil {
 		u.perms = old
 		return s.failed("saving metadata after updating permissions", err)
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) changePassword(self uint32, perms *Permissions, r *reader) Status {
-	id := r.ident()
-	current := r.u8str()
-	next := r.u8str()
-	if r.err != 0 {
-		return r.err
-	}
-	if !validPassword(next) {
-		return StatusInvalidPassword
-	}
+func (s *Server) changePassword(self uint32, acc *rights, r *wire.ChangePassword) *wire.Error {
 	s.mu.RLock()
-	u := s.findUser(id)
+	u := s.findUser(r.User)
 	var hash []byte
 	var uid uint32
 	if u != nil {
@@ -360,49 +243,53 @@ func (s *Server) changePassword(self uint32, perms *Permissions, r *reader) Stat
 	}
 	s.mu.RUnlock()
 	if u == nil {
-		return StatusResourceNotFound
+		return wire.ErrResourceNotFound
 	}
-	if uid != self && !perms.canManageUsers() {
-		return StatusUnauthorized
+	if uid != self && !acc.canManageUsers() {
+		return wire.ErrUnauthorized
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(current)) != nil {
-		return StatusInvalidCredentials
+	if !s.pw.matches(hash, r.CurrentPassword) {
+		return wire.ErrInvalidCredentials
 	}
-	nh, err := s.hashPassword(next)
+	nh, err := s.pw.hash(r.NewPassword)
 	if err != nil {
 		return s.failed("hashing a password", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.users[uid] != u {
-		return StatusResourceNotFound
+		return wire.ErrResourceNotFound
 	}
 	u.passwordHash = nh
 	if err := s.saveMetadataLocked(); err != nil {
 		u.passwordHash = hash
 		return s.failed("saving metadata after changing a password", err)
 	}
-	return StatusOK
+	return nil
 }
 
-func (s *Server) getPATs(uid uint32, w *writer) Status {
+func (s *Server) getAccessTokens(uid uint32, out []byte) []byte {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	u := s.users[uid]
 	if u == nil {
-		return StatusOK
+		return out
 	}
-	names := make([]string, 0, len(u.tokens))
-	for n := range u.tokens {
-		names = append(names, n)
+	for _, t := range sortedTokens(u) {
+		ti := wire.AccessTokenInfo{Name: t.name, ExpiryAt: t.expiry}
+		out = ti.AppendTo(out)
 	}
-	sortStrings(names)
-	for _, n := range names {
-		t := u.tokens[n]
-		w.name8(t.name)
-		w.u64(t.expiry)
+	return out
+}
+
+// sortedTokens lists a user's tokens by name.
+func sortedTokens(u *user) []*token {
+	ts := make([]*token, 0, len(u.tokens))
+	for _, t := range u.tokens {
+		ts = append(ts, t)
 	}
-	return StatusOK
+	slices.SortFunc(ts, func(a, b *token) int { return cmp.Compare(a.name, b.name) })
+	return ts
 }
 
 const tokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -420,73 +307,59 @@ func newToken() (string, error) {
 	return string(b[:]), nil
 }
 
-func (s *Server) createPAT(uid uint32, r *reader, w *writer) Status {
-	name := r.u8str()
-	expiry := r.u64()
-	if r.err != 0 {
-		return r.err
-	}
-	if len(name) < minPATNameLen || len(name) > maxPATNameLen {
-		return StatusInvalidPATName
-	}
+func (s *Server) createAccessToken(uid uint32, r *wire.CreateAccessToken, out []byte) ([]byte, *wire.Error) {
 	tok, err := newToken()
 	if err != nil {
-		return s.failed("generating a token", err)
+		return out, s.failed("generating a token", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[uid]
 	if u == nil {
-		return StatusUnauthenticated
+		return out, wire.ErrUnauthenticated
 	}
-	if _, ok := u.tokens[name]; ok {
-		return StatusPATAlreadyExists
+	if _, ok := u.tokens[r.Name]; ok {
+		return out, wire.ErrPersonalAccessTokenAlreadyExists
 	}
 	if len(u.tokens) >= defaultMaxPATsPerUser {
-		return StatusPATLimitReached
+		return out, wire.ErrPersonalAccessTokensLimitReached
 	}
-	t := &token{name: name, hash: hashToken(tok)}
-	// expiry is a duration in µs; 0 and u64::MAX mean never.
-	if expiry != 0 && expiry != math.MaxUint64 {
+	t := &token{name: r.Name, hash: hashToken(tok)}
+	// Expiry is a lifetime in µs; ServerDefault (0) and Unlimited mean never.
+	if r.Expiry != wire.ServerDefault && r.Expiry != wire.Unlimited {
 		now := s.nowMicros()
-		if expiry > math.MaxUint64-now {
-			t.expiry = 0
-		} else {
-			t.expiry = now + expiry
+		if r.Expiry <= math.MaxUint64-now {
+			t.expiry = now + r.Expiry
 		}
 	}
-	u.tokens[name] = t
+	u.tokens[t.name] = t
 	s.tokens[t.hash] = &tokenRef{userID: uid, tok: t}
 	if err := s.saveMetadataLocked(); err != nil {
-		delete(u.tokens, name)
+		delete(u.tokens, t.name)
 		delete(s.tokens, t.hash)
-		return s.failed("saving metadata after creating a token", err)
+		return out, s.failed("saving metadata after creating a token", err)
 	}
-	w.name8(tok)
-	return StatusOK
+	raw := wire.RawAccessToken{Token: tok}
+	return raw.AppendTo(out), nil
 }
 
-func (s *Server) deletePAT(uid uint32, r *reader) Status {
-	name := r.u8str()
-	if r.err != 0 {
-		return r.err
-	}
+func (s *Server) deleteAccessToken(uid uint32, r *wire.DeleteAccessToken) *wire.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.users[uid]
 	if u == nil {
-		return StatusUnauthenticated
+		return wire.ErrUnauthenticated
 	}
-	t, ok := u.tokens[name]
+	t, ok := u.tokens[r.Name]
 	if !ok {
-		return StatusResourceNotFound
+		return wire.ErrResourceNotFound
 	}
-	delete(u.tokens, name)
+	delete(u.tokens, t.name)
 	delete(s.tokens, t.hash)
 	if err := s.saveMetadataLocked(); err != nil {
-		u.tokens[name] = t
+		u.tokens[t.name] = t
 		s.tokens[t.hash] = &tokenRef{userID: uid, tok: t}
 		return s.failed("saving metadata after deleting a token", err)
 	}
-	return StatusOK
+	return nil
 }

@@ -1,16 +1,20 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // T is the fixed clock of the golden vectors: 1700000000000000 µs.
@@ -38,14 +42,52 @@ func startServer(t testing.TB, cfg Config) *Server {
 	if err := srv.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
+	t.Cleanup(func() { stopServer(t, srv) })
 	return srv
+}
+
+// StartTestServer is startServer for the package's external tests
+// (package server_test), so both kinds share one harness.
+func StartTestServer(t testing.TB, cfg Config) *Server { return startServer(t, cfg) }
+
+// stopServer shuts srv down (again, harmlessly, when it already is),
+// failing the test on an error.
+func stopServer(t testing.TB, srv *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// forEachStorage runs f as a subtest with in-memory storage and with
+// storage on disk (cfg with a fresh DataDir).
+func forEachStorage(t *testing.T, cfg Config, f func(t *testing.T, cfg Config)) {
+	t.Run("memory", func(t *testing.T) { f(t, cfg) })
+	t.Run("disk", func(t *testing.T) {
+		cfg.DataDir = t.TempDir()
+		f(t, cfg)
+	})
+}
+
+// logBuffer collects a server's log; the server writes it from its own
+// goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // rawConn speaks raw frames to a server.
@@ -98,10 +140,16 @@ func (r *rawConn) read() []byte {
 }
 
 // frame builds a request frame from a code and payload.
-func frame(code uint32, payload []byte) []byte {
+func frame(code wire.Command, payload []byte) []byte {
 	b := binary.LittleEndian.AppendUint32(nil, uint32(4+len(payload)))
-	b = binary.LittleEndian.AppendUint32(b, code)
+	b = binary.LittleEndian.AppendUint32(b, uint32(code))
 	return append(b, payload...)
 }
 
-func statusOf(resp []byte) Status { return Status(binary.LittleEndian.Uint32(resp)) }
+// statusOf reads a response's status: nil for OK, else the error it names.
+func statusOf(resp []byte) *wire.Error {
+	if code := binary.LittleEndian.Uint32(resp); code != 0 {
+		return wire.ErrorFromCode(code)
+	}
+	return nil
+}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/ims-dev/ims/internal/iggy"
 	"github.com/ims-dev/ims/internal/iggy/server"
 	"github.com/ims-dev/ims/internal/iggy/wire"
@@ -18,29 +16,9 @@ import (
 // Integration tests of the ims client (package iggy) against the server
 // over real TCP, command by command.
 
-func serve(t testing.TB, cfg server.Config) *server.Server {
-	t.Helper()
-	cfg.Addr = "127.0.0.1:0"
-	if cfg.DataDir == "" {
-		cfg.InMemory = true
-	}
-	cfg.PasswordCost = bcrypt.MinCost
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv
-}
+// serve starts a server on a free loopback port (in memory unless cfg
+// names a data directory) and stops it when the test ends.
+var serve = server.StartTestServer
 
 func dial(t testing.TB, srv *server.Server, user, pass string) *iggy.Client {
 	t.Helper()

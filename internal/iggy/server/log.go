@@ -1,20 +1,19 @@
 package server
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/zeebo/xxh3"
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // PartitionLog stores the messages of one partition as 64-byte-header frames
 // (docs/iggy-protocol.md §5.1), offsets dense from FirstOffset to
 // NextOffset-1, plus the partition's consumer offsets. Implementations are
-// safe for concurrent use. Errors that carry an Iggy status (a Status, or an
-// error with an IggyCode method) are answered with that status.
+// safe for concurrent use. Errors that carry an Iggy status (a *wire.Error,
+// or an error with an IggyCode method) are answered with that status.
 type PartitionLog interface {
 	// Append stores count validated frames laid end to end, stamping them in
 	// place as Iggy does: consecutive offsets from NextOffset(), one append
@@ -29,6 +28,9 @@ type PartitionLog interface {
 	FirstOffset() uint64
 	NextOffset() uint64
 	SizeBytes() uint64
+	// Segments counts the segments that hold messages: 0 for a partition
+	// that never received one (or was purged), whatever empty segment file
+	// the storage keeps open for the next append.
 	Segments() uint32
 	// Flush makes appended messages durable when fsync is set.
 	Flush(fsync bool) error
@@ -39,12 +41,12 @@ type PartitionLog interface {
 	DeleteExpired(now, expiry uint64) error
 	// Purge removes every message and consumer offset; offsets restart at 0.
 	Purge() error
-	// StoreOffset records a consumer (kind 1) or group (kind 2) offset; one
+	// StoreOffset records a consumer's or a consumer group's offset; one
 	// beyond the newest message is refused (InvalidOffset).
-	StoreOffset(kind uint8, id uint32, offset uint64) error
-	Offset(kind uint8, id uint32) (uint64, bool)
+	StoreOffset(kind wire.ConsumerKind, id uint32, offset uint64) error
+	Offset(kind wire.ConsumerKind, id uint32) (uint64, bool)
 	// DeleteOffset forgets an offset; ConsumerOffsetNotFound when none.
-	DeleteOffset(kind uint8, id uint32) error
+	DeleteOffset(kind wire.ConsumerKind, id uint32) error
 	Close() error
 }
 
@@ -169,23 +171,18 @@ func (l *memLog) Append(frames []byte, count uint32) error {
 func stampBatch(frames []byte, count uint32, first, ts uint64, at func(int)) int {
 	off := 0
 	for i := uint32(0); i < count; i++ {
-		f := frames[off:]
-		fl := frameLen(f)
+		f := wire.Frame(frames[off:])
+		f = f[:f.Size()]
 		at(off)
-		binary.LittleEndian.PutUint64(f[hdrOffset:], first+uint64(i))
-		binary.LittleEndian.PutUint64(f[hdrTimestamp:], ts)
-		if binary.LittleEndian.Uint64(f[hdrID:]) == 0 && binary.LittleEndian.Uint64(f[hdrID+8:]) == 0 {
-			binary.LittleEndian.PutUint64(f[hdrID:], rand.Uint64())
-			binary.LittleEndian.PutUint64(f[hdrID+8:], rand.Uint64())
+		f.SetOffset(first + uint64(i))
+		f.SetTimestamp(ts)
+		if f.ID().IsZero() {
+			f.SetID(wire.MessageID{Lo: rand.Uint64(), Hi: rand.Uint64()})
 		}
-		binary.LittleEndian.PutUint64(f[hdrChecksum:], xxh3.Hash(f[8:fl]))
-		off += fl
+		f.UpdateChecksum()
+		off += len(f)
 	}
 	return off
-}
-
-func frameLen(f []byte) int {
-	return messageHeaderSize + int(binary.LittleEndian.Uint32(f[hdrPayloadLen:])) + int(binary.LittleEndian.Uint32(f[hdrUserHeadersLen:]))
 }
 
 func (l *memLog) Read(dst []byte, offset uint64, count uint32) ([]byte, uint32, error) {
@@ -229,7 +226,7 @@ func (l *memLog) OffsetAtTimestamp(ts uint64) (uint64, bool, error) {
 			continue
 		}
 		j := sort.Search(len(seg.pos), func(j int) bool {
-			return binary.LittleEndian.Uint64(seg.data[seg.pos[j]+hdrTimestamp:]) >= ts
+			return wire.Frame(seg.data[seg.pos[j]:]).Timestamp() >= ts
 		})
 		if j < len(seg.pos) {
 			return seg.base + uint64(j), true, nil
@@ -259,12 +256,18 @@ func (l *memLog) SizeBytes() uint64 {
 	return l.size
 }
 
-// Segments counts the open segment even while it is empty, as a partition
-// on disk (and Iggy) does.
+// Segments counts the segments that hold messages; a memLog makes a segment
+// only to append to it.
 func (l *memLog) Segments() uint32 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return uint32(max(len(l.segs), 1))
+	n := 0
+	for _, seg := range l.segs {
+		if len(seg.pos) > 0 {
+			n++
+		}
+	}
+	return uint32(n)
 }
 
 func (l *memLog) Flush(bool) error { return nil }
@@ -300,6 +303,8 @@ func (l *memLog) DeleteExpired(now, expiry uint64) error {
 	return nil
 }
 
+// Purge empties the log and forgets its consumer offsets; offsets restart at
+// 0, as on disk and in Iggy.
 func (l *memLog) Purge() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -310,11 +315,11 @@ func (l *memLog) Purge() error {
 	return nil
 }
 
-func (l *memLog) StoreOffset(kind uint8, id uint32, offset uint64) error {
+func (l *memLog) StoreOffset(kind wire.ConsumerKind, id uint32, offset uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.next == 0 || offset > l.next-1 {
-		return StatusInvalidOffset
+		return wire.ErrInvalidOffset
 	}
 	if l.offsets == nil {
 		l.offsets = map[offsetKey]uint64{}
@@ -323,18 +328,18 @@ func (l *memLog) StoreOffset(kind uint8, id uint32, offset uint64) error {
 	return nil
 }
 
-func (l *memLog) Offset(kind uint8, id uint32) (uint64, bool) {
+func (l *memLog) Offset(kind wire.ConsumerKind, id uint32) (uint64, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	v, ok := l.offsets[offsetKey{kind, id}]
 	return v, ok
 }
 
-func (l *memLog) DeleteOffset(kind uint8, id uint32) error {
+func (l *memLog) DeleteOffset(kind wire.ConsumerKind, id uint32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.offsets[offsetKey{kind, id}]; !ok {
-		return StatusConsumerOffsetNotFound
+		return wire.ErrConsumerOffsetNotFound
 	}
 	delete(l.offsets, offsetKey{kind, id})
 	return nil

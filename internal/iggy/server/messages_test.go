@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -11,16 +12,14 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 func TestPollStrategies(t *testing.T) {
 	var now atomic.Int64
 	now.Store(1_000_000)
-	srv := startServer(t, Config{Now: func() time.Time { return time.UnixMicro(now.Load()) }})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
-	s := c.createStream("s")
-	tp := c.createTopic(s, "t", 1)
+	_, c, s, tp := serveTopic(t, Config{Now: func() time.Time { return time.UnixMicro(now.Load()) }}, 1)
 	for i := 0; i < 10; i++ {
 		c.send(s, tp, partitionID(0), []byte(fmt.Sprint(i)))
 		now.Add(10)
@@ -55,33 +54,35 @@ func TestPollStrategies(t *testing.T) {
 	// consumer id works the same way.
 	check("no partition", c.poll(cat([]byte{1}, idStr("reader")), s, tp, noPartition(), pollNext, 0, 5, true), 0, 5)
 	check("string id keeps its offset", c.poll(cat([]byte{1}, idStr("reader")), s, tp, noPartition(), pollNext, 0, 5, true), 5, 5)
-	c.expect(StatusPartitionNotFound, cmdPollMessages, pollPayload(consumerOf(1), s, tp, somePartition(3), pollFirst, 0, 1, false))
-	c.expect(StatusInvalidFormat, cmdPollMessages, pollPayload(consumerOf(1), s, tp, p0, 9, 0, 1, false))
+	c.expect(wire.ErrPartitionNotFound, wire.CmdPollMessages, pollPayload(consumerOf(1), s, tp, somePartition(3), pollFirst, 0, 1, false))
+	// An unknown polling kind is an unknown discriminant to Iggy 0.8's
+	// decoder: InvalidCommand.
+	c.expect(wire.ErrInvalidCommand, wire.CmdPollMessages, pollPayload(consumerOf(1), s, tp, p0, 9, 0, 1, false))
 
 	// Offsets: store, get, delete.
 	off := cat(consumerOf(7), idNum(s), idNum(tp), p0)
-	if b := c.ok(cmdGetConsumerOffset, off); len(b) != 0 {
+	if b := c.ok(wire.CmdGetConsumerOffset, off); len(b) != 0 {
 		t.Fatalf("offset before store: %x", b)
 	}
-	c.ok(cmdStoreConsumerOffset, cat(off, u64b(6)))
-	b := c.ok(cmdGetConsumerOffset, off)
+	c.ok(wire.CmdStoreConsumerOffset, cat(off, u64b(6)))
+	b := c.ok(wire.CmdGetConsumerOffset, off)
 	if binary.LittleEndian.Uint32(b) != 0 || binary.LittleEndian.Uint64(b[4:]) != 9 || binary.LittleEndian.Uint64(b[12:]) != 6 {
 		t.Fatalf("offset %x", b)
 	}
 	check("next after store", c.poll(consumerOf(7), s, tp, p0, pollNext, 0, 10, false), 7, 3)
-	c.ok(cmdDeleteConsumerOffset, off)
-	c.expect(StatusConsumerOffsetNotFound, cmdDeleteConsumerOffset, off)
+	c.ok(wire.CmdDeleteConsumerOffset, off)
+	c.expect(wire.ErrConsumerOffsetNotFound, wire.CmdDeleteConsumerOffset, off)
 
 	// Storing beyond the newest message is refused.
-	c.expect(StatusInvalidOffset, cmdStoreConsumerOffset, cat(off, u64b(10)))
+	c.expect(wire.ErrInvalidOffset, wire.CmdStoreConsumerOffset, cat(off, u64b(10)))
 	// Purge empties the partition, forgets consumer offsets and restarts
 	// offsets at 0, as Iggy does.
-	c.ok(cmdStoreConsumerOffset, cat(off, u64b(6)))
-	c.ok(cmdPurgeTopic, cat(idNum(s), idNum(tp)))
+	c.ok(wire.CmdStoreConsumerOffset, cat(off, u64b(6)))
+	c.ok(wire.CmdPurgeTopic, cat(idNum(s), idNum(tp)))
 	if p := c.poll(consumerOf(1), s, tp, p0, pollFirst, 0, 10, false); len(p.offsets) != 0 || p.current != 0 {
 		t.Fatalf("after purge: offsets %v current %d", p.offsets, p.current)
 	}
-	if b := c.ok(cmdGetConsumerOffset, off); len(b) != 0 {
+	if b := c.ok(wire.CmdGetConsumerOffset, off); len(b) != 0 {
 		t.Fatalf("offset survived purge: %x", b)
 	}
 	c.send(s, tp, partitionID(0), []byte("0"))
@@ -91,23 +92,19 @@ func TestPollStrategies(t *testing.T) {
 }
 
 func TestStoredFramesAreValid(t *testing.T) {
-	srv := startServer(t, Config{})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
-	s := c.createStream("s")
-	tp := c.createTopic(s, "t", 1)
+	_, c, s, tp := serveTopic(t, Config{}, 1)
 	c.send(s, tp, balanced(), []byte("a"), []byte("bb"), []byte("ccc"))
-	b := c.ok(cmdPollMessages, pollPayload(consumerOf(1), s, tp, noPartition(), pollFirst, 0, 10, false))
+	b := c.ok(wire.CmdPollMessages, pollPayload(consumerOf(1), s, tp, noPartition(), pollFirst, 0, 10, false))
 	off := 16
 	ids := map[[16]byte]bool{}
 	for i := 0; i < 3; i++ {
-		f := b[off:]
-		fl := frameLen(f)
+		f := wire.Frame(b[off:])
+		fl := f.Size()
 		if got, want := binary.LittleEndian.Uint64(f), xxh3.Hash(f[8:fl]); got != want {
 			t.Fatalf("message %d checksum %x, want %x", i, got, want)
 		}
 		var id [16]byte
-		copy(id[:], f[hdrID:])
+		copy(id[:], f[8:24]) // the u128 id (§5.1)
 		if id == ([16]byte{}) || ids[id] {
 			t.Fatalf("message %d id %x not assigned or not unique", i, id)
 		}
@@ -116,14 +113,17 @@ func TestStoredFramesAreValid(t *testing.T) {
 	}
 }
 
+// Offsets of two message header fields (docs/iggy-protocol.md §5.1) that
+// TestSendValidation corrupts.
+const (
+	payloadLengthAt = 52
+	reservedAt      = 56
+)
+
 // TestSendValidation checks every batch check of §5.2 and that the
 // connection stays usable after each.
 func TestSendValidation(t *testing.T) {
-	srv := startServer(t, Config{})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
-	s := c.createStream("s")
-	tp := c.createTopic(s, "t", 2)
+	_, c, s, tp := serveTopic(t, Config{}, 2)
 	good := sendPayload(s, tp, balanced(), []byte("hello"), []byte("world"))
 	metaLen := int(binary.LittleEndian.Uint32(good))
 	idx := 4 + metaLen
@@ -135,30 +135,33 @@ func TestSendValidation(t *testing.T) {
 	cases := []struct {
 		name string
 		req  []byte
-		want Status
+		want *wire.Error
 	}{
-		{"empty batch", sendPayload(s, tp, balanced()), StatusInvalidMessagesCount},
-		{"stream missing", sendPayload(9, tp, balanced(), []byte("x")), StatusStreamIDNotFound},
-		{"topic missing", sendPayload(s, 9, balanced(), []byte("x")), StatusTopicIDNotFound},
-		{"partition missing", sendPayload(s, tp, partitionID(2), []byte("x")), StatusPartitionNotFound},
-		{"empty payload", sendPayload(s, tp, balanced(), []byte{}), StatusEmptyMessagePayload},
-		{"non-zero relative offset", mut(func(b []byte) []byte { b[idx] = 1; return b }), StatusNonZeroOffset},
-		{"non-zero index timestamp", mut(func(b []byte) []byte { b[idx+8] = 1; return b }), StatusNonZeroTimestamp},
-		{"index beyond messages", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[idx+20:], 1000); return b }), StatusInvalidMessagesSize},
-		{"index too small", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[idx+4:], 10); return b }), StatusTooSmallMessage},
-		{"payload length mismatch", mut(func(b []byte) []byte { b[msgs+hdrPayloadLen]++; return b }), StatusInvalidMessagePayloadLen},
-		{"reserved set", mut(func(b []byte) []byte { b[msgs+hdrReserved] = 1; return b }), StatusInvalidReservedField},
-		{"trailing bytes", mut(func(b []byte) []byte { return append(b, 0) }), StatusInvalidMessagesSize},
-		{"count larger than index", mut(func(b []byte) []byte { b[metaLen] = 200; return b }), StatusInvalidIndexesByteSize},
-		{"metadata length wrong", mut(func(b []byte) []byte { b[0]++; return b }), StatusInvalidFormat},
-		{"bad partitioning", mut(func(b []byte) []byte { b[4+12] = 7; return b }), StatusInvalidFormat},
-		{"truncated", good[:10], StatusInvalidCommand},
+		{"empty batch", sendPayload(s, tp, balanced()), wire.ErrInvalidMessagesCount},
+		{"stream missing", sendPayload(9, tp, balanced(), []byte("x")), wire.ErrStreamIdNotFound},
+		{"topic missing", sendPayload(s, 9, balanced(), []byte("x")), wire.ErrTopicIdNotFound},
+		{"partition missing", sendPayload(s, tp, partitionID(2), []byte("x")), wire.ErrPartitionNotFound},
+		{"empty payload", sendPayload(s, tp, balanced(), []byte{}), wire.ErrEmptyMessagePayload},
+		{"non-zero relative offset", mut(func(b []byte) []byte { b[idx] = 1; return b }), wire.ErrNonZeroOffset},
+		{"non-zero index timestamp", mut(func(b []byte) []byte { b[idx+8] = 1; return b }), wire.ErrNonZeroTimestamp},
+		{"index beyond messages", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[idx+20:], 1000); return b }), wire.ErrInvalidMessagesSize},
+		{"index too small", mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[idx+4:], 10); return b }), wire.ErrTooSmallMessage},
+		{"payload length mismatch", mut(func(b []byte) []byte { b[msgs+payloadLengthAt]++; return b }), wire.ErrInvalidMessagePayloadLength},
+		{"reserved set", mut(func(b []byte) []byte { b[msgs+reservedAt] = 1; return b }), wire.ErrInvalidReservedField},
+		{"trailing bytes", mut(func(b []byte) []byte { return append(b, 0) }), wire.ErrInvalidMessagesSize},
+		// The index holds fewer entries than the count claims (Iggy's
+		// "indexes count does not match messages count").
+		{"count larger than index", mut(func(b []byte) []byte { b[metaLen] = 200; return b }), wire.ErrInvalidIndexesCount},
+		{"metadata length wrong", mut(func(b []byte) []byte { b[0]++; return b }), wire.ErrInvalidFormat},
+		// An unknown partitioning kind is an unknown discriminant.
+		{"bad partitioning", mut(func(b []byte) []byte { b[4+12] = 7; return b }), wire.ErrInvalidCommand},
+		{"truncated", good[:10], wire.ErrInvalidCommand},
 	}
 	for _, tc := range cases {
-		if st, _ := c.call(cmdSendMessages, tc.req); st != tc.want {
+		if st, _ := c.call(wire.CmdSendMessages, tc.req); st != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, st, tc.want)
 		}
-		c.ok(cmdPing, nil)
+		c.ok(wire.CmdPing, nil)
 	}
 	// Nothing invalid was stored.
 	c.send(s, tp, partitionID(0), []byte("ok"))
@@ -170,29 +173,29 @@ func TestSendValidation(t *testing.T) {
 
 func TestTopicErrorsAndDefaults(t *testing.T) {
 	srv := startServer(t, Config{SegmentSize: 1 << 20, MessageExpiry: time.Hour, MaxTopicSize: 8 << 20})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
+	c := rootClient(t, srv.Addr())
 	s := c.createStream("s")
-	c.expect(StatusInvalidStreamName, cmdCreateStream, []byte{0})
-	c.expect(StatusTooManyPartitions, cmdCreateTopic, topicPayload(idNum(s), 1001, 0, 0, "t"))
-	c.expect(StatusInvalidTopicSize, cmdCreateTopic, topicPayload(idNum(s), 1, 0, 1000, "t"))
-	c.expect(StatusInvalidTopicName, cmdCreateTopic, topicPayload(idNum(s), 1, 0, 0, ""))
-	c.expect(StatusStreamIDNotFound, cmdCreateTopic, topicPayload(idNum(5), 1, 0, 0, "t"))
+	// Empty names fail Iggy 0.8's name decoding: InvalidFormat.
+	c.expect(wire.ErrInvalidFormat, wire.CmdCreateStream, []byte{0})
+	c.expect(wire.ErrTooManyPartitions, wire.CmdCreateTopic, topicPayload(idNum(s), 1001, 0, 0, "t"))
+	c.expect(wire.ErrInvalidTopicSize, wire.CmdCreateTopic, topicPayload(idNum(s), 1, 0, 1000, "t"))
+	c.expect(wire.ErrInvalidFormat, wire.CmdCreateTopic, topicPayload(idNum(s), 1, 0, 0, ""))
+	c.expect(wire.ErrStreamIdNotFound, wire.CmdCreateTopic, topicPayload(idNum(5), 1, 0, 0, "t"))
 	bad := topicPayload(idNum(s), 1, 0, 0, "t")
 	bad[6+4] = 0 // compression 0
-	c.expect(StatusInvalidCommand, cmdCreateTopic, bad)
-	b := c.ok(cmdCreateTopic, topicPayload(idNum(s), 0, 0, 0, "t"))
+	c.expect(wire.ErrInvalidCommand, wire.CmdCreateTopic, bad)
+	b := c.ok(wire.CmdCreateTopic, topicPayload(idNum(s), 0, 0, 0, "t"))
 	if exp := binary.LittleEndian.Uint64(b[16:]); exp != uint64(time.Hour/time.Microsecond) {
 		t.Fatalf("default expiry resolved to %d", exp)
 	}
 	if size := binary.LittleEndian.Uint64(b[25:]); size != 8<<20 {
 		t.Fatalf("default max size resolved to %d", size)
 	}
-	c.expect(StatusTopicNameAlreadyExists, cmdCreateTopic, topicPayload(idNum(s), 0, 0, 0, "t"))
-	c.expect(StatusNoPartitions, cmdSendMessages, sendPayload(s, 0, balanced(), []byte("x")))
-	c.expect(StatusInvalidPartitionsCount, cmdDeletePartitions, cat(idNum(s), idNum(0), u32b(1)))
-	c.ok(cmdUpdateTopic, cat(idNum(s), idNum(0), []byte{2}, u64b(math.MaxUint64), u64b(math.MaxUint64), []byte{1}, name8("t2")))
-	b = c.ok(cmdGetTopic, cat(idNum(s), idStr("t2")))
+	c.expect(wire.ErrTopicNameAlreadyExists, wire.CmdCreateTopic, topicPayload(idNum(s), 0, 0, 0, "t"))
+	c.expect(wire.ErrNoPartitions, wire.CmdSendMessages, sendPayload(s, 0, balanced(), []byte("x")))
+	c.expect(wire.ErrInvalidPartitionsCount, wire.CmdDeletePartitions, cat(idNum(s), idNum(0), u32b(1)))
+	c.ok(wire.CmdUpdateTopic, cat(idNum(s), idNum(0), []byte{2}, u64b(math.MaxUint64), u64b(math.MaxUint64), []byte{1}, name8("t2")))
+	b = c.ok(wire.CmdGetTopic, cat(idNum(s), idStr("t2")))
 	if b[24] != 2 || binary.LittleEndian.Uint64(b[16:]) != math.MaxUint64 {
 		t.Fatalf("update not applied: %x", b)
 	}
@@ -203,8 +206,8 @@ func TestFraming(t *testing.T) {
 	c := newClient(t, srv)
 	// A command beyond 10 MB is refused and the connection closed.
 	hdr := binary.LittleEndian.AppendUint32(nil, 20_000_000)
-	hdr = binary.LittleEndian.AppendUint32(hdr, cmdCreateStream)
-	if got := c.do(hdr); statusOf(got) != StatusInvalidCommand {
+	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(wire.CmdCreateStream))
+	if got := c.do(hdr); statusOf(got) != wire.ErrInvalidCommand {
 		t.Fatalf("oversized control frame: %x", got)
 	}
 	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -212,101 +215,75 @@ func TestFraming(t *testing.T) {
 		t.Fatalf("connection not closed after an oversized frame: %v", err)
 	}
 	// An oversized send is drained and refused; the connection stays.
-	c = newClient(t, srv)
-	c.login("iggy", "iggy")
+	c = rootClient(t, srv.Addr())
 	big := make([]byte, 2<<20)
-	if st, _ := c.call(cmdSendMessages, big); st != StatusInvalidSizeBytes {
+	if st, _ := c.call(wire.CmdSendMessages, big); st != wire.ErrInvalidSizeBytes {
 		t.Fatalf("oversized send: %v", st)
 	}
-	c.ok(cmdPing, nil)
+	c.ok(wire.CmdPing, nil)
 	// length < 4 cannot be framed: error and close.
 	c2 := newClient(t, srv)
-	if got := c2.do([]byte{1, 0, 0, 0, 1, 0, 0, 0}); statusOf(got) != StatusInvalidCommand {
+	if got := c2.do([]byte{1, 0, 0, 0, 1, 0, 0, 0}); statusOf(got) != wire.ErrInvalidCommand {
 		t.Fatalf("short length: %x", got)
 	}
 	// Snapshot is not offered.
-	c.expect(StatusFeatureUnavailable, cmdGetSnapshot, nil)
+	c.expect(wire.ErrFeatureUnavailable, wire.CmdGetSnapshotFile, nil)
 	// Unauthenticated commands.
 	c3 := newClient(t, srv)
-	for _, code := range []uint32{cmdGetStats, cmdGetMe, cmdGetClients, cmdSendMessages, cmdPollMessages, cmdCreateStream, cmdGetClusterMetadata} {
-		c3.expect(StatusUnauthenticated, code, nil)
+	for _, code := range []wire.Command{wire.CmdGetStats, wire.CmdGetMe, wire.CmdGetClients, wire.CmdSendMessages, wire.CmdPollMessages, wire.CmdCreateStream, wire.CmdGetClusterMetadata} {
+		c3.expect(wire.ErrUnauthenticated, code, nil)
 	}
 }
 
 func TestSystemCommands(t *testing.T) {
-	srv := startServer(t, Config{})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
-	s := c.createStream("s")
-	tp := c.createTopic(s, "t", 2)
+	srv, c, s, tp := serveTopic(t, Config{}, 2)
 	c.send(s, tp, balanced(), []byte("abc"), []byte("def"))
-	c.ok(cmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	c.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
 	other := newClient(t, srv)
-	other.ok(cmdPing, nil)
+	other.ok(wire.CmdPing, nil)
 
-	st := c.ok(cmdGetStats, nil)
-	r := reader{b: st}
-	r.u32()
-	r.u32()
-	r.u32()
-	for i := 0; i < 8; i++ {
-		r.u64()
+	st, err := wire.ParseStats(c.ok(wire.CmdGetStats, nil))
+	if err != nil {
+		t.Fatalf("stats malformed: %v", err)
 	}
-	streams, topics, partitions, _ := r.u32(), r.u32(), r.u32(), r.u32()
-	msgs := r.u64()
-	clients, groups := r.u32(), r.u32()
-	if streams != 1 || topics != 1 || partitions != 2 || msgs != 2 || clients != 2 || groups != 1 {
-		t.Fatalf("stats: streams %d topics %d partitions %d messages %d clients %d groups %d", streams, topics, partitions, msgs, clients, groups)
+	if st.StreamsCount != 1 || st.TopicsCount != 1 || st.PartitionsCount != 2 || st.MessagesCount != 2 || st.ClientsCount != 2 || st.ConsumerGroupsCount != 1 {
+		t.Fatalf("stats: streams %d topics %d partitions %d messages %d clients %d groups %d",
+			st.StreamsCount, st.TopicsCount, st.PartitionsCount, st.MessagesCount, st.ClientsCount, st.ConsumerGroupsCount)
 	}
-	for i := 0; i < 4; i++ {
-		r.u32str()
-	}
-	if v := string(r.u32str()); v != ServerVersion {
-		t.Fatalf("server version %q", v)
-	}
-	if r.u32() != serverSemver || r.err != 0 {
-		t.Fatalf("stats tail malformed")
+	if st.ServerVersion != ServerVersion || st.ServerSemver != serverSemver {
+		t.Fatalf("server version %q semver %d", st.ServerVersion, st.ServerSemver)
 	}
 
-	clientsList := c.ok(cmdGetClients, nil)
-	rr := reader{b: clientsList}
-	n := 0
-	for rr.off < len(rr.b) && rr.err == 0 {
-		id, uid := rr.u32(), rr.u32()
-		rr.u8()
-		addr := rr.u32str()
-		rr.u32()
-		if _, err := net.ResolveTCPAddr("tcp", string(addr)); err != nil || id == 0 {
-			t.Fatalf("client %d addr %q", id, addr)
-		}
-		if n == 1 && uid != noUser {
-			t.Fatalf("anonymous client has user id %d", uid)
-		}
-		n++
+	clients, err := wire.ParseClients(c.ok(wire.CmdGetClients, nil))
+	if err != nil {
+		t.Fatalf("client list malformed: %v", err)
 	}
-	if n != 2 {
-		t.Fatalf("%d clients listed", n)
+	for n, cl := range clients {
+		if _, err := net.ResolveTCPAddr("tcp", cl.Address); err != nil || cl.ClientID == 0 {
+			t.Fatalf("client %d addr %q", cl.ClientID, cl.Address)
+		}
+		if n == 1 && cl.UserID != wire.AnonymousUserID {
+			t.Fatalf("anonymous client has user id %d", cl.UserID)
+		}
 	}
-	me := c.ok(cmdGetMe, nil)
-	if b := c.ok(cmdGetClient, me[:4]); string(b) != string(me) {
+	if len(clients) != 2 {
+		t.Fatalf("%d clients listed", len(clients))
+	}
+	me := c.ok(wire.CmdGetMe, nil)
+	if b := c.ok(wire.CmdGetClient, me[:4]); string(b) != string(me) {
 		t.Fatalf("GetClient(me) %x != GetMe %x", b, me)
 	}
-	if b := c.ok(cmdGetClient, u32b(999)); len(b) != 0 {
+	if b := c.ok(wire.CmdGetClient, u32b(999)); len(b) != 0 {
 		t.Fatalf("missing client %x", b)
 	}
-	cm := c.ok(cmdGetClusterMetadata, nil)
-	cr := reader{b: cm}
-	if string(cr.u32str()) != "single-node" || cr.u32() != 1 || string(cr.u32str()) != "iggy-node" {
-		t.Fatalf("cluster metadata %x", cm)
+	cm, err := wire.ParseClusterMetadata(c.ok(wire.CmdGetClusterMetadata, nil))
+	if err != nil || cm.Name != "single-node" || len(cm.Nodes) != 1 || cm.Nodes[0].Name != "iggy-node" {
+		t.Fatalf("cluster metadata %+v %v", cm, err)
 	}
 }
 
 func TestPollLargeCountInChunks(t *testing.T) {
-	srv := startServer(t, Config{SegmentSize: 8192})
-	c := newClient(t, srv)
-	c.login("iggy", "iggy")
-	s := c.createStream("s")
-	tp := c.createTopic(s, "t", 1)
+	_, c, s, tp := serveTopic(t, Config{SegmentSize: 8192}, 1)
 	const total = 10000
 	for b := 0; b < total/1000; b++ {
 		msgs := make([][]byte, 1000)
@@ -315,7 +292,7 @@ func TestPollLargeCountInChunks(t *testing.T) {
 		}
 		c.send(s, tp, partitionID(0), msgs...)
 	}
-	c.ok(cmdDeleteSegments, cat(idNum(s), idNum(tp), u32b(0), u32b(1)))
+	c.ok(wire.CmdDeleteSegments, cat(idNum(s), idNum(tp), u32b(0), u32b(1)))
 	p := c.poll(consumerOf(1), s, tp, somePartition(0), pollOffset, 0, math.MaxUint32, true)
 	if len(p.offsets) == 0 || p.offsets[len(p.offsets)-1] != total-1 {
 		t.Fatalf("polled %d messages ending at %v", len(p.offsets), p.offsets[len(p.offsets)-1:])
@@ -328,8 +305,49 @@ func TestPollLargeCountInChunks(t *testing.T) {
 	if p.offsets[0] == 0 {
 		t.Fatal("deleted segment still read")
 	}
-	b := c.ok(cmdGetConsumerOffset, cat(consumerOf(1), idNum(s), idNum(tp), somePartition(0)))
+	b := c.ok(wire.CmdGetConsumerOffset, cat(consumerOf(1), idNum(s), idNum(tp), somePartition(0)))
 	if binary.LittleEndian.Uint64(b[12:]) != total-1 {
 		t.Fatalf("auto-commit stored %d", binary.LittleEndian.Uint64(b[12:]))
 	}
+}
+
+// TestSegmentsCountHoldsMessages checks that topic details and stats count
+// the segments that hold messages (0 for a new or purged partition), on
+// disk and in memory alike, and that purging restarts offsets at 0.
+func TestSegmentsCountHoldsMessages(t *testing.T) {
+	forEachStorage(t, Config{SegmentSize: 4096}, func(t *testing.T, cfg Config) {
+		_, c, s, tp := serveTopic(t, cfg, 1)
+		check := func(when string, want uint32) {
+			t.Helper()
+			td, err := wire.ParseTopicDetails(c.ok(wire.CmdGetTopic, cat(idNum(s), idNum(tp))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := wire.ParseStats(c.ok(wire.CmdGetStats, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := td.Partitions[0].SegmentsCount; got != want || st.SegmentsCount != want {
+				t.Fatalf("%s: partition reports %d segments, stats %d, want %d", when, got, st.SegmentsCount, want)
+			}
+		}
+		check("new partition", 0)
+		c.send(s, tp, partitionID(0), []byte("first"))
+		check("after one message", 1)
+		// Fill the first segment: it is sealed once it reaches 4 KiB.
+		big := bytes.Repeat([]byte("x"), 1000)
+		for i := 0; i < 4; i++ {
+			c.send(s, tp, partitionID(0), big)
+		}
+		check("with a full segment", 1)
+		c.send(s, tp, partitionID(0), big)
+		check("after rolling", 2)
+		c.ok(wire.CmdPurgeTopic, cat(idNum(s), idNum(tp)))
+		check("after purge", 0)
+		c.send(s, tp, partitionID(0), []byte("again"))
+		check("after a send to the purged partition", 1)
+		if p := c.poll(consumerOf(1), s, tp, somePartition(0), pollFirst, 0, 10, false); len(p.offsets) != 1 || p.offsets[0] != 0 {
+			t.Fatalf("offsets after purge: %v", p.offsets)
+		}
+	})
 }

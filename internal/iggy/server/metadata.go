@@ -8,9 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/ims-dev/ims/internal/iggy/server/storage"
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // On-disk metadata: one JSON document (streams, topics, partitions, groups,
@@ -59,13 +59,13 @@ type metaGroup struct {
 }
 
 type metaUser struct {
-	ID           uint32       `json:"id"`
-	Username     string       `json:"username"`
-	PasswordHash string       `json:"password_hash"`
-	Status       uint8        `json:"status"`
-	CreatedAt    uint64       `json:"created_at"`
-	Permissions  *Permissions `json:"permissions,omitempty"`
-	Tokens       []metaToken  `json:"tokens,omitempty"`
+	ID           uint32            `json:"id"`
+	Username     string            `json:"username"`
+	PasswordHash string            `json:"password_hash"`
+	Status       uint8             `json:"status"` // wire.UserStatus
+	CreatedAt    uint64            `json:"created_at"`
+	Permissions  *wire.Permissions `json:"permissions,omitempty"`
+	Tokens       []metaToken       `json:"tokens,omitempty"`
 }
 
 type metaToken struct {
@@ -98,15 +98,9 @@ func (s *Server) snapshotLocked() *metaDoc {
 	}
 	for _, uid := range sortedKeys(s.users) {
 		u := s.users[uid]
-		mu := metaUser{ID: u.id, Username: u.username, PasswordHash: string(u.passwordHash), Status: u.status,
+		mu := metaUser{ID: u.id, Username: u.username, PasswordHash: string(u.passwordHash), Status: uint8(u.status),
 			CreatedAt: u.createdAt, Permissions: u.perms}
-		names := make([]string, 0, len(u.tokens))
-		for n := range u.tokens {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			t := u.tokens[n]
+		for _, t := range sortedTokens(u) {
 			mu.Tokens = append(mu.Tokens, metaToken{Name: t.name, Hash: hex.EncodeToString(t.hash[:]), Expiry: t.expiry})
 		}
 		doc.Users = append(doc.Users, mu)
@@ -162,11 +156,11 @@ func (s *Server) recover() error {
 		}
 	}
 	if len(s.users) == 0 {
-		hash, err := s.hashPassword(s.cfg.RootPassword)
+		hash, err := s.pw.hash(s.cfg.RootPassword)
 		if err != nil {
 			return fmt.Errorf("hashing the root password: %w", err)
 		}
-		root := &user{id: 0, username: s.cfg.RootUsername, passwordHash: hash, status: 1,
+		root := &user{id: 0, username: s.cfg.RootUsername, passwordHash: hash, status: wire.UserActive,
 			createdAt: s.nowMicros(), perms: rootPermissions(), tokens: map[string]*token{}}
 		s.users[0] = root
 		s.userNames[root.username] = 0
@@ -179,6 +173,32 @@ func (s *Server) recover() error {
 		s.log.Info("created the root user", "username", root.username)
 	}
 	return nil
+}
+
+// recoveryReporter is implemented by partition logs that recover their data
+// when opened (the disk storage's).
+type recoveryReporter interface {
+	Recovery() storage.RecoveryReport
+}
+
+// logRecovery logs what opening a partition found and repaired: every
+// finding as a warning, a clean open at debug level.
+func (s *Server) logRecovery(sid, tid, pid uint32, r storage.RecoveryReport) {
+	part := fmt.Sprintf("%d/%d/%d", sid, tid, pid)
+	switch {
+	case len(r.Actions) > 0:
+		s.log.Warn("partition recovered", "partition", part, "clean_shutdown", r.CleanShutdown,
+			"segments_scanned", r.SegmentsScanned, "index_entries_rebuilt", r.IndexEntriesRebuilt,
+			"truncated_bytes", r.TruncatedBytes, "segments_removed", r.SegmentsRemoved, "messages_lost", r.MessagesLost)
+		for _, a := range r.Actions {
+			s.log.Warn("partition recovery", "partition", part, "action", a)
+		}
+	case !r.CleanShutdown:
+		s.log.Info("partition recovered after an unclean shutdown; nothing to repair", "partition", part,
+			"segments_scanned", r.SegmentsScanned)
+	default:
+		s.log.Debug("partition opened", "partition", part)
+	}
 }
 
 // reconciler is implemented by storage that can delete partition data the
@@ -202,6 +222,9 @@ func (s *Server) load(doc *metaDoc) error {
 				if err != nil {
 					return fmt.Errorf("recovering partition %d/%d/%d: %w", st.id, t.id, mp.ID, err)
 				}
+				if r, ok := l.(recoveryReporter); ok {
+					s.logRecovery(st.id, t.id, mp.ID, r.Recovery())
+				}
 				t.partitions = append(t.partitions, &partition{id: mp.ID, createdAt: mp.CreatedAt, log: l})
 			}
 			for _, mg := range mt.Groups {
@@ -215,7 +238,7 @@ func (s *Server) load(doc *metaDoc) error {
 		s.streamNames[st.name] = st.id
 	}
 	for _, mu := range doc.Users {
-		u := &user{id: mu.ID, username: mu.Username, passwordHash: []byte(mu.PasswordHash), status: mu.Status,
+		u := &user{id: mu.ID, username: mu.Username, passwordHash: []byte(mu.PasswordHash), status: wire.UserStatus(mu.Status),
 			createdAt: mu.CreatedAt, perms: mu.Permissions, tokens: map[string]*token{}}
 		for _, mt := range mu.Tokens {
 			h, err := hex.DecodeString(mt.Hash)

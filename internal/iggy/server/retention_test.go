@@ -16,71 +16,63 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 func TestRetention(t *testing.T) {
-	for _, disk := range []bool{false, true} {
-		name := "memory"
-		if disk {
-			name = "disk"
-		}
-		t.Run(name, func(t *testing.T) {
-			var now atomic.Int64
-			now.Store(goldenTime.UnixMicro())
-			cfg := Config{SegmentSize: 4096, Now: func() time.Time { return time.UnixMicro(now.Load()) }}
-			if disk {
-				cfg.DataDir = t.TempDir()
-			}
-			srv := startServer(t, cfg)
-			c := newClient(t, srv)
-			c.login("iggy", "iggy")
-			s := c.createStream("s")
-			minute := uint64(time.Minute / time.Microsecond)
-			c.ok(cmdCreateTopic, topicPayload(idNum(s), 1, minute, math.MaxUint64, "expiring"))
-			c.ok(cmdCreateTopic, topicPayload(idNum(s), 2, math.MaxUint64, 16384, "capped"))
-			big := bytes.Repeat([]byte("x"), 1000)
-			for i := 0; i < 20; i++ {
-				c.send(s, 0, partitionID(0), big)
-			}
-			first := func(topic, p uint32) uint64 {
-				b := c.ok(cmdGetTopic, cat(idNum(s), idNum(topic)))
-				nameLen := int(b[50])
-				part := b[51+nameLen+int(p)*40:]
-				count := binary.LittleEndian.Uint64(part[32:])
-				cur := binary.LittleEndian.Uint64(part[16:])
-				if count == 0 {
-					return cur + 1
-				}
-				return cur + 1 - count
-			}
-			if f := first(0, 0); f != 0 {
-				t.Fatalf("messages expired too early, first offset %d", f)
-			}
-			// Two minutes later the sealed segments are past the expiry;
-			// the next append enforces it.
-			now.Add(int64(2 * minute))
+	forEachStorage(t, Config{SegmentSize: 4096}, func(t *testing.T, cfg Config) {
+		var now atomic.Int64
+		now.Store(goldenTime.UnixMicro())
+		cfg.Now = func() time.Time { return time.UnixMicro(now.Load()) }
+		srv := startServer(t, cfg)
+		c := rootClient(t, srv.Addr())
+		s := c.createStream("s")
+		minute := uint64(time.Minute / time.Microsecond)
+		c.ok(wire.CmdCreateTopic, topicPayload(idNum(s), 1, minute, math.MaxUint64, "expiring"))
+		c.ok(wire.CmdCreateTopic, topicPayload(idNum(s), 2, math.MaxUint64, 16384, "capped"))
+		big := bytes.Repeat([]byte("x"), 1000)
+		for i := 0; i < 20; i++ {
 			c.send(s, 0, partitionID(0), big)
-			if f := first(0, 0); f == 0 {
-				t.Fatal("expired segments kept")
+		}
+		first := func(topic, p uint32) uint64 {
+			b := c.ok(wire.CmdGetTopic, cat(idNum(s), idNum(topic)))
+			nameLen := int(b[50])
+			part := b[51+nameLen+int(p)*40:]
+			count := binary.LittleEndian.Uint64(part[32:])
+			cur := binary.LittleEndian.Uint64(part[16:])
+			if count == 0 {
+				return cur + 1
 			}
-			p := c.poll(consumerOf(1), s, 0, somePartition(0), pollFirst, 0, 100, false)
-			if len(p.offsets) == 0 || p.offsets[len(p.offsets)-1] != 20 {
-				t.Fatalf("newest message lost to expiry: %v", p.offsets)
-			}
+			return cur + 1 - count
+		}
+		if f := first(0, 0); f != 0 {
+			t.Fatalf("messages expired too early, first offset %d", f)
+		}
+		// Two minutes later the sealed segments are past the expiry;
+		// the next append enforces it.
+		now.Add(int64(2 * minute))
+		c.send(s, 0, partitionID(0), big)
+		if f := first(0, 0); f == 0 {
+			t.Fatal("expired segments kept")
+		}
+		p := c.poll(consumerOf(1), s, 0, somePartition(0), pollFirst, 0, 100, false)
+		if len(p.offsets) == 0 || p.offsets[len(p.offsets)-1] != 20 {
+			t.Fatalf("newest message lost to expiry: %v", p.offsets)
+		}
 
-			// The size cap keeps the topic under 16 KiB (+ the open segments).
-			for i := 0; i < 100; i++ {
-				c.send(s, 1, balanced(), big)
-			}
-			b := c.ok(cmdGetTopic, cat(idNum(s), idNum(1)))
-			if size := binary.LittleEndian.Uint64(b[34:]); size > 16384+2*(4096+1064) {
-				t.Fatalf("capped topic holds %d bytes", size)
-			}
-			if f := first(1, 0); f == 0 {
-				t.Fatal("size cap deleted nothing")
-			}
-		})
-	}
+		// The size cap keeps the topic under 16 KiB (+ the open segments).
+		for i := 0; i < 100; i++ {
+			c.send(s, 1, balanced(), big)
+		}
+		b := c.ok(wire.CmdGetTopic, cat(idNum(s), idNum(1)))
+		if size := binary.LittleEndian.Uint64(b[34:]); size > 16384+2*(4096+1064) {
+			t.Fatalf("capped topic holds %d bytes", size)
+		}
+		if f := first(1, 0); f == 0 {
+			t.Fatal("size cap deleted nothing")
+		}
+	})
 }
 
 func selfSignedTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
@@ -124,7 +116,7 @@ func TestTLS(t *testing.T) {
 	// A plain-TCP client gets nowhere.
 	plain := dialRaw(t, srv.Addr())
 	_ = plain.c.SetDeadline(time.Now().Add(5 * time.Second))
-	_, _ = plain.c.Write(frame(cmdPing, nil))
+	_, _ = plain.c.Write(frame(wire.CmdPing, nil))
 	if _, err := plain.c.Read(make([]byte, 8)); err == nil {
 		t.Fatal("plain TCP answered by a TLS server")
 	}
@@ -138,15 +130,13 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	idle := newClient(t, srv)
-	idle.login("iggy", "iggy")
-	busy := newClient(t, srv)
-	busy.login("iggy", "iggy")
+	idle := rootClient(t, srv.Addr())
+	busy := rootClient(t, srv.Addr())
 	s := busy.createStream("s")
 	busy.createTopic(s, "t", 1)
 	// Half a request is on the wire when shutdown starts; the server waits
 	// for the rest and answers it.
-	req := frame(cmdSendMessages, sendPayload(s, 0, balanced(), []byte("last")))
+	req := frame(wire.CmdSendMessages, sendPayload(s, 0, balanced(), []byte("last")))
 	if _, err := busy.c.Write(req[:10]); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +167,7 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	if _, err := busy.c.Write(req[10:]); err != nil {
 		t.Fatal(err)
 	}
-	if st := statusOf(busy.read()); st != StatusOK {
+	if st := statusOf(busy.read()); st != nil {
 		t.Fatalf("request in flight answered %v", st)
 	}
 	if err := <-done; err != nil {

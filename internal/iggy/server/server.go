@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ims-dev/ims/internal/iggy/server/storage"
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // FsyncMode says when appended messages are forced to stable storage.
@@ -85,7 +85,9 @@ const (
 // InMemory set.
 type Config struct {
 	Addr string // listen address; DefaultAddr when empty, "127.0.0.1:0" for tests
-	// DataDir holds metadata and messages. Required unless InMemory.
+	// DataDir holds metadata and messages. Required unless InMemory. The
+	// server locks it while it runs: a second server on the same directory
+	// fails to start.
 	DataDir  string
 	InMemory bool // keep everything in memory (tests, throwaway servers)
 	// Storage, when set, replaces the built-in storage for partition logs.
@@ -112,7 +114,8 @@ type Config struct {
 	Logger *slog.Logger // discard when nil
 	// Now is the clock (tests inject a fixed one); time.Now when nil.
 	Now func() time.Time
-	// PasswordCost is the bcrypt cost; bcrypt.DefaultCost when zero.
+	// PasswordCost is the bcrypt cost; bcrypt.DefaultCost when zero. Tests
+	// use bcrypt.MinCost to keep logins cheap.
 	PasswordCost int
 }
 
@@ -122,8 +125,10 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	storage Storage
+	lock    *storage.DirLock // the data directory's, when persistent
 	started time.Time
-	// dummyHash is a bcrypt hash compared against for unknown usernames.
+	pw      passwords
+	// dummyHash is a password hash compared against for unknown usernames.
 	dummyHash []byte
 
 	// mu guards the metadata below and the groups of every session.
@@ -157,10 +162,17 @@ type tokenRef struct {
 	tok    *token
 }
 
-// New validates cfg, opens (or creates) the data directory, recovers
-// metadata, messages and consumer offsets, and creates the root user on
-// first start. It does not listen yet: call Start.
+// New validates cfg, locks and opens (or creates) the data directory,
+// recovers metadata, messages and consumer offsets, and creates the root user
+// on first start. It does not listen yet: call Start.
 func New(cfg Config) (*Server, error) {
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = bcrypt.DefaultCost
+	}
+	return newServer(cfg, bcryptPasswords{cost: cfg.PasswordCost})
+}
+
+func newServer(cfg Config, pw passwords) (*Server, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}
@@ -182,14 +194,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBatchBytes <= 0 {
 		cfg.MaxBatchBytes = DefaultMaxBatchBytes
 	}
-	if cfg.PasswordCost == 0 {
-		cfg.PasswordCost = bcrypt.DefaultCost
-	}
-	if n := len(cfg.RootUsername); n < minUsernameLen || n > maxUsernameLen {
-		return nil, fmt.Errorf("root username must be %d..%d bytes, got %d", minUsernameLen, maxUsernameLen, n)
-	}
-	if n := len(cfg.RootPassword); n < minPasswordLen || n > maxPasswordLen {
-		return nil, fmt.Errorf("root password must be %d..%d bytes, got %d", minPasswordLen, maxPasswordLen, n)
+	// The root credentials must be ones a client can log in with.
+	login := wire.LoginUser{Username: cfg.RootUsername, Password: cfg.RootPassword}
+	if _, err := login.AppendPayload(nil); errors.Is(err, wire.ErrInvalidUsername) {
+		return nil, fmt.Errorf("root username must be %d..%d bytes of UTF-8, got %d bytes",
+			wire.MinUsernameLength, wire.MaxUsernameLength, len(cfg.RootUsername))
+	} else if err != nil {
+		return nil, fmt.Errorf("root password must be %d..%d bytes of UTF-8, got %d bytes",
+			wire.MinPasswordLength, wire.MaxPasswordLength, len(cfg.RootPassword))
 	}
 	if cfg.MaxTopicSize != 0 && cfg.MaxTopicSize < cfg.SegmentSize {
 		return nil, fmt.Errorf("max topic size %d is smaller than the segment size %d", cfg.MaxTopicSize, cfg.SegmentSize)
@@ -205,6 +217,7 @@ func New(cfg Config) (*Server, error) {
 		tokens:      map[[32]byte]*tokenRef{},
 		sessions:    map[uint32]*session{},
 		stopBG:      make(chan struct{}),
+		pw:          pw,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -213,11 +226,18 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.started = s.now()
-	dh, err := bcrypt.GenerateFromPassword([]byte("not-a-password"), cfg.PasswordCost)
+	dh, err := s.pw.hash("not-a-password")
 	if err != nil {
 		return nil, fmt.Errorf("preparing password hashing: %w", err)
 	}
 	s.dummyHash = dh
+	if s.persistent() {
+		lock, err := storage.LockDir(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("locking the data directory: %w", err)
+		}
+		s.lock = lock
+	}
 	switch {
 	case cfg.Storage != nil:
 		s.storage = cfg.Storage
@@ -229,6 +249,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		st, err := openDiskStorage(cfg.DataDir, cfg)
 		if err != nil {
+			_ = s.lock.Close()
 			return nil, err
 		}
 		s.storage = st
@@ -236,6 +257,7 @@ func New(cfg Config) (*Server, error) {
 	if err := s.recover(); err != nil {
 		_ = s.closePartitions()
 		_ = s.storage.Close()
+		_ = s.lock.Close()
 		return nil, err
 	}
 	return s, nil
@@ -245,26 +267,28 @@ func (s *Server) nowMicros() uint64 { return uint64(s.now().UnixMicro()) }
 
 // defaultExpiry resolves a topic's message_expiry of 0 to the server default.
 func (s *Server) resolveExpiry(v uint64) uint64 {
-	if v != 0 {
+	if v != wire.ServerDefault {
 		return v
 	}
 	if s.cfg.MessageExpiry <= 0 {
-		return math.MaxUint64
+		return wire.Unlimited
 	}
 	return uint64(s.cfg.MessageExpiry / time.Microsecond)
 }
 
-func (s *Server) resolveMaxSize(v uint64) (uint64, Status) {
-	if v == 0 {
+// resolveMaxSize resolves a topic's max_topic_size; a cap below one segment
+// is InvalidTopicSize, as in Iggy.
+func (s *Server) resolveMaxSize(v uint64) (uint64, *wire.Error) {
+	if v == wire.ServerDefault {
 		if s.cfg.MaxTopicSize == 0 {
-			return math.MaxUint64, 0
+			return wire.Unlimited, nil
 		}
-		return s.cfg.MaxTopicSize, 0
+		return s.cfg.MaxTopicSize, nil
 	}
-	if v != math.MaxUint64 && v < s.cfg.SegmentSize {
-		return 0, StatusInvalidTopicSize
+	if v != wire.Unlimited && v < s.cfg.SegmentSize {
+		return 0, wire.ErrInvalidTopicSize
 	}
-	return v, 0
+	return v, nil
 }
 
 // Start listens on Config.Addr and serves connections in the background.
@@ -382,7 +406,7 @@ func (s *Server) enforceRetention() {
 // retainTopic applies a topic's message expiry and size cap; the caller
 // holds s.mu.
 func (s *Server) retainTopic(t *topic) {
-	if t.messageExpiry != math.MaxUint64 {
+	if t.messageExpiry != wire.Unlimited {
 		now := s.nowMicros()
 		for _, p := range t.partitions {
 			if err := p.log.DeleteExpired(now, t.messageExpiry); err != nil {
@@ -390,7 +414,7 @@ func (s *Server) retainTopic(t *topic) {
 			}
 		}
 	}
-	if t.maxTopicSize != math.MaxUint64 && len(t.partitions) > 0 {
+	if t.maxTopicSize != wire.Unlimited && len(t.partitions) > 0 {
 		logs := make([]PartitionLog, len(t.partitions))
 		for i, p := range t.partitions {
 			logs[i] = p.log
@@ -401,15 +425,15 @@ func (s *Server) retainTopic(t *topic) {
 	}
 }
 
-// storageStatus maps a storage error to the status Iggy answers with,
-// logging those that are the server's fault.
-func (s *Server) storageStatus(what string, err error) Status {
-	var st Status
-	if errors.As(err, &st) {
-		return st
+// storageError maps an error of a partition log to the status Iggy answers
+// with, logging those that are the server's fault.
+func (s *Server) storageError(what string, err error) *wire.Error {
+	var e *wire.Error
+	if errors.As(err, &e) {
+		return e
 	}
-	if code, ok := storage.IggyCode(err); ok && code != uint32(StatusError) {
-		return Status(code)
+	if code, ok := storage.IggyCode(err); ok && code != wire.ErrError.Code {
+		return wire.ErrorFromCode(code)
 	}
 	return s.failed(what, err)
 }
@@ -459,6 +483,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if err := s.storage.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.lock.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	s.log.Info("iggy server stopped")
 	return errors.Join(errs...)
 }
@@ -471,10 +498,6 @@ func (s *Server) closePartitions() error {
 		}
 	})
 	return errors.Join(errs...)
-}
-
-func (s *Server) hashPassword(pw string) ([]byte, error) {
-	return bcrypt.GenerateFromPassword([]byte(pw), s.cfg.PasswordCost)
 }
 
 // osHostname is split out for stats.

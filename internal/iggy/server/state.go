@@ -1,8 +1,11 @@
 package server
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"sync/atomic"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
 )
 
 // stream, topic, partition and group are the server's metadata, guarded by
@@ -32,9 +35,10 @@ type topic struct {
 	balanced          atomic.Uint32 // round-robin cursor for Balanced partitioning
 }
 
-// offsetKey names a stored consumer offset: kind 1 consumer, 2 group.
+// offsetKey names a stored consumer offset: a consumer's (its id, or the
+// XXH32 of its name) or a consumer group's (the group id).
 type offsetKey struct {
-	kind uint8
+	kind wire.ConsumerKind
 	id   uint32
 }
 
@@ -59,16 +63,14 @@ type group struct {
 // rebalance assigns the topic's partitions to the members round-robin by
 // ascending client id (as Iggy does): partition p goes to member p % n.
 func (g *group) rebalance(partitions int) {
-	ids := make([]uint32, 0, len(g.members))
-	for id, m := range g.members {
-		ids = append(ids, id)
+	for _, m := range g.members {
 		m.partitions = m.partitions[:0]
 		m.cursor = 0
 	}
-	if len(ids) == 0 {
+	if len(g.members) == 0 {
 		return
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ids := sortedKeys(g.members)
 	for p := 0; p < partitions; p++ {
 		m := g.members[ids[p%len(ids)]]
 		m.partitions = append(m.partitions, uint32(p))
@@ -78,9 +80,21 @@ func (g *group) rebalance(partitions int) {
 func (t *topic) stats() (size, count uint64) {
 	for _, p := range t.partitions {
 		size += p.log.SizeBytes()
-		count += p.log.NextOffset() - p.log.FirstOffset()
+		count += messagesIn(p.log)
 	}
 	return size, count
+}
+
+// messagesIn is the number of messages a partition holds.
+func messagesIn(l PartitionLog) uint64 { return l.NextOffset() - l.FirstOffset() }
+
+// lastOffset is a partition's current offset as the protocol reports it: the
+// newest message's, 0 when it holds none.
+func lastOffset(l PartitionLog) uint64 {
+	if n := l.NextOffset(); n > 0 {
+		return n - 1
+	}
+	return 0
 }
 
 func (st *stream) stats() (size, count uint64) {
@@ -91,6 +105,10 @@ func (st *stream) stats() (size, count uint64) {
 	}
 	return size, count
 }
+
+// sortedKeys returns the keys of m in ascending order, for responses and
+// metadata that list entities by id.
+func sortedKeys[V any](m map[uint32]V) []uint32 { return slices.Sorted(maps.Keys(m)) }
 
 // lowestFreeID returns the smallest id not in use; ids are 0-based and a
 // deleted entity's id is reused, as in Iggy 0.8.
@@ -106,9 +124,9 @@ type user struct {
 	id           uint32
 	username     string
 	passwordHash []byte
-	status       uint8 // 1 active, 2 inactive
+	status       wire.UserStatus
 	createdAt    uint64
-	perms        *Permissions
+	perms        *wire.Permissions // replaced, never changed in place (see rights)
 	tokens       map[string]*token // by name
 }
 
