@@ -528,6 +528,10 @@ func TestServerLimit429ThenRecover(t *testing.T) {
 
 func TestWaitRespectsContext(t *testing.T) {
 	b := NewBudget(10)
+	// A fixed clock: the window never rolls over during the test, so the
+	// second Wait must sleep (for real, until the context ends).
+	at := newFakeClock().Now()
+	b.now = func() time.Time { return at }
 	if err := b.Wait(context.Background(), 10); err != nil {
 		t.Fatal(err)
 	}
@@ -538,6 +542,11 @@ func TestWaitRespectsContext(t *testing.T) {
 	}
 	if err := b.Wait(context.Background(), 11); !errors.Is(err, ErrWeightTooLarge) {
 		t.Fatalf("want ErrWeightTooLarge, got %v", err)
+	}
+	done, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if err := b.Wait(done, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want Canceled, got %v", err)
 	}
 }
 
