@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -401,6 +402,59 @@ func TestParseWrapperVariants(t *testing.T) {
 	} {
 		if _, err := p.Parse([]byte(f), 0); !errors.Is(err, binance.ErrMalformed) {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestParseDepthSnapshotSamples decodes every REST depth sample (recorded
+// and docs) and compares with encoding/json.
+func TestParseDepthSnapshotSamples(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*-depthSnapshot.*jsonl"))
+	if len(files) != 6 {
+		t.Fatalf("want 6 depth snapshot files, got %d", len(files))
+	}
+	var snap market.DepthSnapshot
+	for _, path := range files {
+		m := marketOfFile(filepath.Base(path))
+		for i, line := range readLines(t, path) {
+			var raw struct {
+				LastUpdateID int64       `json:"lastUpdateId"`
+				E            json.Number `json:"E"`
+				T            json.Number `json:"T"`
+				Bids         [][2]string `json:"bids"`
+				Asks         [][2]string `json:"asks"`
+			}
+			d := json.NewDecoder(bytes.NewReader(line))
+			d.UseNumber()
+			if err := d.Decode(&raw); err != nil {
+				t.Fatal(err)
+			}
+			if err := binance.ParseDepthSnapshot(m, line, 3, &snap); err != nil {
+				t.Fatalf("%s:%d: %v", path, i+1, err)
+			}
+			wantE := int64(0)
+			if raw.E != "" {
+				wantE = i64(raw.E) * 1000
+			}
+			if snap.LastUpdateID != raw.LastUpdateID || snap.EventTime != wantE || snap.Source != market.SnapshotREST ||
+				snap.Exchange != m.Exchange() || snap.ReceiveTime != 3 || len(snap.Bids) != len(raw.Bids) || len(snap.Asks) != len(raw.Asks) {
+				t.Fatalf("%s:%d: %+v", path, i+1, snap.Header)
+			}
+			for j, l := range raw.Bids {
+				if snap.Bids[j].Price != dec(l[0]) || snap.Bids[j].Quantity != dec(l[1]) {
+					t.Fatalf("%s:%d: bid %d %+v, want %v", path, i+1, j, snap.Bids[j], l)
+				}
+			}
+			for j, l := range raw.Asks {
+				if snap.Asks[j].Price != dec(l[0]) || snap.Asks[j].Quantity != dec(l[1]) {
+					t.Fatalf("%s:%d: ask %d %+v, want %v", path, i+1, j, snap.Asks[j], l)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"lastUpdateId":1,"bids":[]}`, `{"lastUpdateId":1,"bids":"x","asks":[]}`, `{"lastUpdateId":1,"bids":[],"asks":[]} 1`} {
+		if err := binance.ParseDepthSnapshot(binance.Spot, []byte(bad), 0, &snap); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }
