@@ -538,8 +538,8 @@ func (p *Parser) parseIndexPrice(b []byte, t *table) error {
 
 func (p *Parser) fail(s *span, field, problem string) {
 	if p.err == nil {
-		if problem == "missing" {
-			p.err = p.malformed(int(s.start), p.what+": missing "+field)
+		if problem == "missing" { // s is stale: no offset to report
+			p.err = p.malformed(0, p.what+": missing "+field)
 			return
 		}
 		p.err = p.malformed(int(s.start), p.what+": "+field+": "+problem)
