@@ -180,9 +180,10 @@ func (s *Server) pollMessages(c *session, acc *rights, r *wire.PollMessages, out
 		if got == 0 {
 			break
 		}
-		// Continue after the last frame read (a read below the first
-		// retained offset starts at it, so start+n could repeat frames).
-		last = lastFrame(out[before:], got).Offset()
+		// The frames read carry consecutive offsets from the first one's (a
+		// read below the first retained offset starts at it, so start+n
+		// could repeat frames); continue after the last.
+		last = wire.Frame(out[before:]).Offset() + uint64(got) - 1
 		from = last + 1
 		n += got
 	}
@@ -193,15 +194,6 @@ func (s *Server) pollMessages(c *session, acc *rights, r *wire.PollMessages, out
 		}
 	}
 	return out, nil
-}
-
-// lastFrame returns the last of n frames laid end to end in b.
-func lastFrame(b []byte, n uint32) wire.Frame {
-	off := 0
-	for i := uint32(1); i < n; i++ {
-		off += wire.Frame(b[off:]).Size()
-	}
-	return wire.Frame(b[off:])
 }
 
 func (s *Server) flushUnsavedBuffer(acc *rights, r *wire.FlushUnsavedBuffer) *wire.Error {

@@ -126,7 +126,7 @@ func (f Frame) SetOriginTimestamp(us uint64) {
 }
 
 // UpdateChecksum stores XXH3-64 of frame[8:] in the checksum field.
-func (f Frame) UpdateChecksum() { binary.LittleEndian.PutUint64(f, Checksum(f)) }
+func (f Frame) UpdateChecksum() { binary.LittleEndian.PutUint64(f, xxh3.Hash(f[8:])) }
 
 // Message decodes f's header and returns views of its payload and headers.
 func (f Frame) Message() Message {
@@ -188,22 +188,33 @@ func ParseFrame(b []byte) (Frame, int, error) {
 	if len(b) < MessageHeaderSize {
 		return nil, 0, ErrTooSmallMessage
 	}
-	f := Frame(b)
-	if f.Reserved() != 0 {
-		return nil, 0, ErrInvalidReservedField
+	size, err := checkHeader(b)
+	if err != nil {
+		return nil, 0, err
 	}
-	p, h := uint64(f.PayloadLength()), uint64(f.UserHeadersLength())
-	if p > MaxMessagePayload {
-		return nil, 0, ErrTooBigMessagePayload
-	}
-	if h > MaxUserHeadersSize {
-		return nil, 0, ErrTooBigUserHeaders
-	}
-	size := MessageHeaderSize + p + h
 	if size > uint64(len(b)) {
 		return nil, 0, ErrInvalidMessagePayloadLength
 	}
-	return f[:size:size], int(size), nil
+	return Frame(b[:size:size]), int(size), nil
+}
+
+// checkHeader checks the 64-byte header at the start of h (which must hold
+// it): reserved zero, payload and user headers within Iggy's limits. It
+// returns the frame size the header declares.
+func checkHeader(h []byte) (uint64, *Error) {
+	h = h[:MessageHeaderSize]
+	if binary.LittleEndian.Uint64(h[offReserved:]) != 0 {
+		return 0, ErrInvalidReservedField
+	}
+	p := uint64(binary.LittleEndian.Uint32(h[offPayloadLen:]))
+	u := uint64(binary.LittleEndian.Uint32(h[offHeadersLen:]))
+	if p > MaxMessagePayload {
+		return 0, ErrTooBigMessagePayload
+	}
+	if u > MaxUserHeadersSize {
+		return 0, ErrTooBigUserHeaders
+	}
+	return MessageHeaderSize + p + u, nil
 }
 
 // ParseMessage decodes the frame at the start of b.

@@ -269,14 +269,15 @@ func (s *SendMessages) Decode(payload []byte) error {
 		if end-prev < MessageHeaderSize {
 			return ErrTooSmallMessage
 		}
-		f, n, err := ParseFrame(s.Messages[prev:end])
+		f := s.Messages[prev:end]
+		size, err := checkHeader(f)
 		if err != nil {
 			return err
 		}
-		if uint32(n) != end-prev {
+		if size != uint64(len(f)) {
 			return ErrInvalidMessagePayloadLength
 		}
-		if f.PayloadLength() == 0 {
+		if Frame(f).PayloadLength() == 0 {
 			return ErrEmptyMessagePayload
 		}
 		prev = end
