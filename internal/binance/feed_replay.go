@@ -13,7 +13,9 @@ import (
 // Replay plays a recording through the same path as live frames: the
 // parser, de-duplication across overlapping connections (the oldest open
 // recorded connection is the primary, as it was live), gap detection and
-// statuses, then the handler. speed scales the recorded pace (1 = real
+// statuses, then the handler. Recorded connections with the same URL form
+// one shard (the oldest open one is its primary); different URLs are
+// different shards, as live. speed scales the recorded pace (1 = real
 // time); 0 replays as fast as possible. A torn final block (a recording cut
 // by a crash) ends the replay cleanly and is logged. The feed must not be
 // running; Replay does not connect anywhere, and gaps are only filled when
@@ -39,29 +41,45 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	f.jobCtx.Store(ctx)
 	defer f.wg.Wait() // backfill jobs
 
-	sh := newShard(f, 0, RouteNone)
-	sh.replay = true
-	conns := make(map[uint32]*conn)
-	var open []*conn // in opening order; open[0] is the primary
-	setRoles := func() {
-		sh.dmu.Lock()
-		sh.primary, sh.secondary = nil, nil
-		if len(open) > 0 {
-			sh.primary = open[0]
-		}
-		if len(open) > 1 {
-			sh.secondary = open[1]
-		}
-		sh.dmu.Unlock()
+	// Recorded connections are grouped into shards by their URL: a
+	// connection opened while another with the same URL is open is that
+	// shard's rotation (or reconnect) successor, and the oldest open one is
+	// the primary; connections with other URLs (USD-M's /public and /market
+	// routes, shards beyond StreamsPerConn) are shards of their own, each
+	// with its own primary, as they were live.
+	type replayShard struct {
+		sh   *shard
+		open []*conn // in opening order; open[0] is the primary
 	}
-	get := func(id uint32) *conn {
+	shards := make(map[string]*replayShard)
+	shardOf := make(map[*conn]*replayShard)
+	conns := make(map[uint32]*conn)
+	setRoles := func(rs *replayShard) {
+		rs.sh.dmu.Lock()
+		rs.sh.primary, rs.sh.secondary = nil, nil
+		if len(rs.open) > 0 {
+			rs.sh.primary = rs.open[0]
+		}
+		if len(rs.open) > 1 {
+			rs.sh.secondary = rs.open[1]
+		}
+		rs.sh.dmu.Unlock()
+	}
+	get := func(id uint32, url string) *conn {
 		c := conns[id]
 		if c == nil {
-			c = newConn(f, sh, id, "")
+			rs := shards[url]
+			if rs == nil {
+				rs = &replayShard{sh: newShard(f, len(shards), RouteNone)}
+				rs.sh.replay = true
+				shards[url] = rs
+			}
+			c = newConn(f, rs.sh, id, url)
 			conns[id] = c
-			open = append(open, c)
+			shardOf[c] = rs
+			rs.open = append(rs.open, c)
 			f.stats.connects.Add(1)
-			setRoles()
+			setRoles(rs)
 		}
 		return c
 	}
@@ -69,23 +87,25 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	err := p.Play(ctx, r, func(rec *record.Record) error {
 		switch rec.Kind {
 		case record.KindOpen:
-			c := get(rec.Conn)
-			c.url = string(rec.Data)
-			sh.connStatus(market.StatusConnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, redactURL(c.url)))
+			c := get(rec.Conn, string(rec.Data))
+			c.sh.connStatus(market.StatusConnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, redactURL(c.url)))
 		case record.KindClose:
 			c := conns[rec.Conn]
 			if c == nil {
 				return nil
 			}
 			delete(conns, rec.Conn)
-			open = slices.DeleteFunc(open, func(x *conn) bool { return x == c })
-			setRoles()
+			rs := shardOf[c]
+			delete(shardOf, c)
+			rs.open = slices.DeleteFunc(rs.open, func(x *conn) bool { return x == c })
+			setRoles(rs)
 			f.stats.disconnects.Add(1)
-			sh.connStatus(market.StatusDisconnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, rec.Data))
+			c.sh.connStatus(market.StatusDisconnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, rec.Data))
 		case record.KindText:
-			sh.handleFrame(get(rec.Conn), rec.Data, rec.Time)
+			c := get(rec.Conn, "")
+			c.sh.handleFrame(c, rec.Data, rec.Time)
 		case record.KindBinary:
-			f.malformed(get(rec.Conn), "frame: binary frame on a JSON stream", rec.Data)
+			f.malformed(get(rec.Conn, ""), "frame: binary frame on a JSON stream", rec.Data)
 		}
 		return nil
 	})
