@@ -213,6 +213,7 @@ func subcommands(g *Global) []*cobra.Command {
 		newServerCmd(g),
 		newSymbolsCmd(g),
 		newDecodeCmd(g),
+		newWatchCmd(g),
 	}
 }
 
