@@ -7,7 +7,9 @@
 // Both directions are here. A client appends requests (Append* / the
 // request types' AppendPayload) and parses responses (Parse*); a server parses
 // requests (the request types' Decode, validating as Iggy does and returning
-// the matching *Error) and appends responses (Append*). Decoders never panic
+// the matching *Error) and appends responses (AppendTo, Append*). Package
+// iggy (the client) and package iggy/server (the embedded server) both use
+// this package and nothing else for the protocol, so the two cannot drift. Decoders never panic
 // and never read out of bounds; message payloads and user headers are returned
 // as sub-slices of the frame they were read from (zero copy), so they are valid
 // only as long as that buffer is.
