@@ -205,6 +205,8 @@ func (s *Server) dispatch(c *session, code wire.Command, p []byte, out []byte) (
 	if req == nil {
 		return out, wire.ErrInvalidCommand
 	}
+	// An anonymous session's request is refused before it is decoded (Iggy
+	// decodes first; only a malformed request would be answered otherwise).
 	if code.RequiresAuth() && c.userID.Load() == wire.AnonymousUserID {
 		if code == wire.CmdGetConsumerOffset {
 			// Iggy 0.8 answers an offset query it cannot serve, for whatever
