@@ -205,7 +205,7 @@ func (w *watcher) live(ctx context.Context) (Summary, error) {
 	vcancel()
 	if err != nil {
 		if ctx.Err() != nil {
-			return w.summary(StopCanceled), nil
+			return w.finish(StopCanceled, nil)
 		}
 		return Summary{Stopped: StopFailed}, fmt.Errorf("checking symbols against %s exchangeInfo: %w", m, err)
 	}
