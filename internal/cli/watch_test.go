@@ -217,6 +217,56 @@ func TestWatchTradesJSON(t *testing.T) {
 	}
 }
 
+// USD-M splits streams across /public (trade) and /market (aggTrade): the
+// watch opens both connections, waits for both before the connect
+// deadline, and prints both streams.
+func TestWatchUSDMRoutes(t *testing.T) {
+	ws := binancetest.NewWS(binancetest.WSConfig{Futures: true, Routed: true})
+	srv := binancetest.NewServer(binancetest.Options{WS: ws})
+	t.Cleanup(srv.Close)
+	info, err := os.ReadFile(filepath.Join("..", "binance", "testdata", "usdm-exchangeInfo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetExchangeInfo(binancetest.APIUSDM, info)
+	ws.SetSource("btcusdt@trade", binancetest.NewSource([][]byte{[]byte(
+		`{"e":"trade","E":1574381164089,"T":1574381164086,"s":"BTCUSDT","t":10934580,"p":"7627.60","q":"0.044","m":false}`)}, binancetest.IDsTrade))
+	ws.SetSource("btcusdt@aggTrade", binancetest.NewSource([][]byte{[]byte(
+		`{"e":"aggTrade","E":1626992741575,"a":16599292,"s":"BTCUSDT","p":"1.01100","q":"10","f":23961322,"l":23961322,"T":1626992741421,"m":false}`)}, binancetest.IDsAggTrade))
+	r := startCLI(t, nil, "watch", "-m", "usdm", "--ws-url", srv.WSURL(), "--rest-url", srv.URL(),
+		"-s", "BTCUSDT", "-c", "trade,aggTrade", "-o", "json", "--count", "4", "--connect-timeout", "1m")
+	waitConns(t, ws, 2)
+	routes := map[string][]string{}
+	for _, c := range ws.Conns() {
+		routes[c.Route()] = c.Subscriptions()
+	}
+	if fmt.Sprint(routes) != "map[market:[btcusdt@aggTrade] public:[btcusdt@trade]]" {
+		t.Fatalf("connections by route %v", routes)
+	}
+	ws.Emit("btcusdt@trade", 2)
+	ws.Emit("btcusdt@aggTrade", 2)
+	if code := r.wait(t); code != ExitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, r.errOut.String())
+	}
+	events, statuses := split(t, jsonLines(t, r.out.String()))
+	got := map[string]int{}
+	for _, e := range events {
+		got[str(t, e, "name")]++
+		if str(t, e, "exchangeID") != "BinanceUsdMarginFuture" || str(t, e, "symbolID") != "BTCUSDT" {
+			t.Fatalf("event %v", e)
+		}
+	}
+	if got["Trade"] != 2 || got["AggTrade"] != 2 {
+		t.Fatalf("events %v", got)
+	}
+	if k := statusKinds(t, statuses); !slices.Equal(k, []string{"Connected", "Connected"}) {
+		t.Fatalf("statuses %v", k)
+	}
+	if !strings.Contains(r.errOut.String(), "connections=2") {
+		t.Fatalf("stderr:\n%s", r.errOut.String())
+	}
+}
+
 // A hole in the trade ids is reported, filled from the fake's REST
 // historicalTrades and delivered in order before the live trades after it.
 func TestWatchGapBackfill(t *testing.T) {
