@@ -743,3 +743,27 @@ func TestWatchOutputError(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
 	}
 }
+
+// -o sbe to a file (an *os.File that is not a terminal) is allowed, and
+// the file decodes.
+func TestWatchSBEToFile(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out.sbe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) || isTerminal(&bytes.Buffer{}) {
+		t.Fatal("a file or a buffer taken for a terminal")
+	}
+	var errOut bytes.Buffer
+	path := filepath.Join("..", "binance", "testdata", "recording-coinm.ims")
+	code := Run(context.Background(), IO{In: strings.NewReader(""), Out: f, ErrOut: &errOut},
+		BuildInfo{Version: "test"}, []string{"watch", "--replay", path, "--speed", "0", "-o", "sbe"})
+	if code != ExitOK {
+		t.Fatalf("exit %d; %s", code, errOut.String())
+	}
+	code, out, stderr := runCLI(t, "", "decode", f.Name(), "-o", "json")
+	if code != ExitOK || strings.Count(out, "\n") != 733 {
+		t.Fatalf("decode: exit %d, %d lines; %s", code, strings.Count(out, "\n"), stderr)
+	}
+}

@@ -228,15 +228,16 @@ func (w *watcher) live(ctx context.Context) (Summary, error) {
 	defer cancel(nil)
 	defer stopTimer()
 
+	// Every shard reports Connected once, on its first connection; shards
+	// is set before Run starts the feed, so the handler reads it safely.
 	var (
 		connected atomic.Int64
-		want      atomic.Int64
+		shards    int64
 		allOpen   = make(chan struct{})
 	)
-	want.Store(1 << 62) // set once the shards are known, before Run
 	handler := source.HandlerFunc(func(ev *source.Event) {
 		if ev.Kind == source.KindStatus && ev.Status != nil && ev.Status.Kind == market.StatusConnected {
-			if connected.Add(1) == want.Load() {
+			if connected.Add(1) == shards {
 				close(allOpen)
 			}
 		}
@@ -265,8 +266,7 @@ func (w *watcher) live(ctx context.Context) (Summary, error) {
 	if err := feed.Subscribe(ctx, cfg.Streams...); err != nil {
 		return w.finish(StopFailed, fmt.Errorf("subscribing: %w", err))
 	}
-	shards := int64(feed.Shards())
-	want.Store(shards)
+	shards = int64(feed.Shards())
 	w.log.Info("watching", "market", m, "streams", len(cfg.Streams), "connections", shards, "format", cfg.Format)
 	w.log.Debug("streams", "list", StreamList(cfg.Streams))
 
