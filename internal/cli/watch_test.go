@@ -767,3 +767,17 @@ func TestWatchSBEToFile(t *testing.T) {
 		t.Fatalf("decode: exit %d, %d lines; %s", code, strings.Count(out, "\n"), stderr)
 	}
 }
+
+// exchangeInfo refused (a 418 ban is not retried): exit 1 with Binance's
+// message, and no websocket attempt.
+func TestWatchExchangeInfoFails(t *testing.T) {
+	srv, ws := watchExchange(t)
+	srv.Inject(binancetest.Fault{Endpoint: "exchangeInfo", Status: 418, Code: -1003, Msg: "Way too many requests; IP banned."})
+	code, out, errOut := runCLI(t, "", "watch", "--ws-url", srv.WSURL(), "--rest-url", srv.URL(), "btcusdt@trade")
+	if code != ExitError || out != "" || !strings.Contains(errOut, "exchangeInfo") || !strings.Contains(errOut, "IP banned") {
+		t.Fatalf("exit %d, out %q; stderr:\n%s", code, out, errOut)
+	}
+	if ws.Attempts() != 0 {
+		t.Fatal("connected although the symbols could not be checked")
+	}
+}
