@@ -135,11 +135,12 @@ type Parser struct {
 	scratch [64]byte
 	// discard takes the values of keys the parser does not use.
 	discard span
-	// The last stream name parsed, for frames of the same stream.
-	last     StreamName
-	lastText [64]byte
-	lastLen  int
-	lastOK   bool
+	// kSym is where a kline's inner symbol is (fast path).
+	kSym span
+	// generic turns the fast path off (tests compare the two paths).
+	generic bool
+	// streams caches parsed stream names (see lookupStream).
+	streams [streamCacheSize]streamCacheEntry
 
 	// Array payload state for Next.
 	buf    []byte
@@ -210,6 +211,16 @@ func (p *Parser) Parse(frame []byte, recvTime int64) (*Frame, error) {
 	p.err = nil
 	p.buf, p.arrPos, p.recv = nil, 0, recvTime
 	p.b = frame
+
+	if !p.generic {
+		if p.parseFast(frame) {
+			return f, nil
+		}
+		// Not a frame the fast path takes: start again.
+		f.Type = FrameNone
+		f.Event.Kind, f.Event.Channel = source.KindNone, market.ChannelNone
+		f.HasStream = false
+	}
 
 	// Fast path for the usual combined frame, {"stream":"...","data":{...}}:
 	// no generic member loop for the wrapper.
@@ -367,23 +378,53 @@ func (p *Parser) streamName(b []byte, s *span) error {
 		if s.kind != vString {
 			return p.malformed(int(s.start), "frame: stream is not a string")
 		}
-		// A connection carries few streams, so most frames repeat the
-		// previous frame's stream: reuse its parse.
-		if p.lastOK && string(text) == string(p.lastText[:p.lastLen]) {
-			f.Stream = p.last
-		} else {
-			f.Stream = StreamName{}
-			if err := f.Stream.parse(text); err != nil {
-				return p.unsupported(int(s.start), "frame: unknown stream name")
-			}
-			if len(text) <= len(p.lastText) {
-				p.lastLen = copy(p.lastText[:], text)
-				p.last, p.lastOK = f.Stream, true
-			}
+		var ok bool
+		if f.Stream, ok = p.lookupStream(text); !ok {
+			return p.unsupported(int(s.start), "frame: unknown stream name")
 		}
 	}
 	f.HasStream = true
 	return nil
+}
+
+// lookupStream parses a stream name (without escapes). A connection carries
+// a few streams (at most 1024), interleaved frame by frame: a small
+// direct-mapped cache of parsed names turns nearly every lookup into one
+// compare.
+func (p *Parser) lookupStream(text []byte) (StreamName, bool) {
+	e := &p.streams[streamHash(text)]
+	if e.n != 0 && int(e.n) == len(text) && string(text) == string(e.text[:e.n]) {
+		return e.name, true
+	}
+	var n StreamName
+	if err := n.parse(text); err != nil {
+		return StreamName{}, false
+	}
+	if len(text) <= len(e.text) {
+		e.n = uint8(copy(e.text[:], text))
+		e.name = n
+	}
+	return n, true
+}
+
+// The stream-name cache holds 1<<streamCacheBits names.
+const (
+	streamCacheBits = 5
+	streamCacheSize = 1 << streamCacheBits
+)
+
+// streamCacheEntry is a parsed stream name and its text; n == 0 is empty.
+type streamCacheEntry struct {
+	n    uint8
+	text [55]byte
+	name StreamName
+}
+
+// streamHash picks the cache entry of a stream name from its length and its
+// first and last 8 bytes, which tell apart the symbols and the channels.
+func streamHash(text []byte) int {
+	h := load8(text, 0)*0x9e3779b97f4a7c15 ^ load8(text, len(text)-8)*0xc2b2ae3d27d4eb4f ^ uint64(len(text))
+	return int(h * 0xff51afd7ed558ccd >> (64 - streamCacheBits))
 }
 
 // syntax reports invalid JSON.

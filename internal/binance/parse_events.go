@@ -180,14 +180,7 @@ func (p *Parser) parseTrade(b []byte, t *table) error {
 	if p.futures {
 		ev.Type = market.TradeTypeUnknown
 		if s, ok := t.get(fX); ok {
-			switch string(p.text(s)) {
-			case "MARKET":
-				ev.Type = market.TradeTypeMarket
-			case "INSURANCE_FUND":
-				ev.Type = market.TradeTypeInsuranceFund
-			case "ADL":
-				ev.Type = market.TradeTypeADL
-			}
+			ev.Type = tradeTypeOf(p.text(s))
 		}
 	}
 	if p.err != nil {
@@ -461,46 +454,10 @@ func (p *Parser) parseForceOrder(b []byte, t *table) error {
 	ev.ReceiveTime = p.recv
 	p.symbol(&ev.Symbol, o, fs)
 	ev.EventTime = p.reqTime(t, fE)
-	ev.Side = market.SideUnknown
-	switch string(p.optText(o, fS)) {
-	case "BUY":
-		ev.Side = market.SideBuy
-	case "SELL":
-		ev.Side = market.SideSell
-	}
-	ev.OrderType = market.OrderTypeUnknown
-	switch string(p.optText(o, fo)) {
-	case "LIMIT":
-		ev.OrderType = market.OrderTypeLimit
-	case "MARKET":
-		ev.OrderType = market.OrderTypeMarket
-	}
-	ev.TimeInForce = market.TimeInForceUnknown
-	switch string(p.optText(o, ff)) {
-	case "GTC":
-		ev.TimeInForce = market.TimeInForceGTC
-	case "IOC":
-		ev.TimeInForce = market.TimeInForceIOC
-	case "FOK":
-		ev.TimeInForce = market.TimeInForceFOK
-	case "GTX":
-		ev.TimeInForce = market.TimeInForceGTX
-	case "GTD":
-		ev.TimeInForce = market.TimeInForceGTD
-	}
-	ev.Status = market.OrderStatusUnknown
-	switch string(p.optText(o, fX)) {
-	case "NEW":
-		ev.Status = market.OrderStatusNew
-	case "PARTIALLY_FILLED":
-		ev.Status = market.OrderStatusPartiallyFilled
-	case "FILLED":
-		ev.Status = market.OrderStatusFilled
-	case "CANCELED":
-		ev.Status = market.OrderStatusCanceled
-	case "EXPIRED":
-		ev.Status = market.OrderStatusExpired
-	}
+	ev.Side = sideOf(p.optText(o, fS))
+	ev.OrderType = orderTypeOf(p.optText(o, fo))
+	ev.TimeInForce = timeInForceOf(p.optText(o, ff))
+	ev.Status = orderStatusOf(p.optText(o, fX))
 	ev.Price = p.reqDec(o, fp)
 	ev.Quantity = p.reqDec(o, fq)
 	ev.AveragePrice = p.optDec(o, fAp)
@@ -529,6 +486,72 @@ func (p *Parser) parseIndexPrice(b []byte, t *table) error {
 		return p.err
 	}
 	return p.event(source.KindIndexPrice, market.ChannelIndexPrice, what)
+}
+
+// Enum fields map their text; anything else is Unknown.
+
+func tradeTypeOf(s []byte) market.TradeType {
+	switch string(s) {
+	case "MARKET":
+		return market.TradeTypeMarket
+	case "INSURANCE_FUND":
+		return market.TradeTypeInsuranceFund
+	case "ADL":
+		return market.TradeTypeADL
+	}
+	return market.TradeTypeUnknown
+}
+
+func sideOf(s []byte) market.Side {
+	switch string(s) {
+	case "BUY":
+		return market.SideBuy
+	case "SELL":
+		return market.SideSell
+	}
+	return market.SideUnknown
+}
+
+func orderTypeOf(s []byte) market.OrderType {
+	switch string(s) {
+	case "LIMIT":
+		return market.OrderTypeLimit
+	case "MARKET":
+		return market.OrderTypeMarket
+	}
+	return market.OrderTypeUnknown
+}
+
+func timeInForceOf(s []byte) market.TimeInForce {
+	switch string(s) {
+	case "GTC":
+		return market.TimeInForceGTC
+	case "IOC":
+		return market.TimeInForceIOC
+	case "FOK":
+		return market.TimeInForceFOK
+	case "GTX":
+		return market.TimeInForceGTX
+	case "GTD":
+		return market.TimeInForceGTD
+	}
+	return market.TimeInForceUnknown
+}
+
+func orderStatusOf(s []byte) market.OrderStatus {
+	switch string(s) {
+	case "NEW":
+		return market.OrderStatusNew
+	case "PARTIALLY_FILLED":
+		return market.OrderStatusPartiallyFilled
+	case "FILLED":
+		return market.OrderStatusFilled
+	case "CANCELED":
+		return market.OrderStatusCanceled
+	case "EXPIRED":
+		return market.OrderStatusExpired
+	}
+	return market.OrderStatusUnknown
 }
 
 // Field getters. They read p.b (the frame) and name p.what (the event) in
@@ -578,7 +601,7 @@ func (p *Parser) symbol(dst *market.Symbol, t *table, f int) {
 		return
 	}
 	v := p.text(s)
-	if v == nil || !dst.Set(v) {
+	if v == nil || !setSymbol(dst, v) {
 		p.fail(s, slotNames[f], "invalid symbol")
 		*dst = market.Symbol{}
 	}

@@ -37,6 +37,8 @@ func FuzzParse(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, frame []byte, mi uint8) {
 		m := binance.Market(mi%6 + 1)
+		// The fast path gives what the generic path gives, on every input.
+		checkSameAsGeneric(t, binance.NewParser(m, binance.ParserOptions{}), m, "", frame)
 		p := binance.NewParser(m, binance.ParserOptions{})
 		fr, err := p.Parse(frame, 5)
 		if err != nil {

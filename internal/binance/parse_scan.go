@@ -226,61 +226,33 @@ func skipWS(b []byte, i int) int {
 }
 
 // scanObject scans the object starting at b[i] ('{') into t and returns the
-// index after its '}'.
+// index after its '}'. Whitespace is checked for with one compare (every
+// JSON token starts above ' ') and skipped only where present.
 func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 	i++ // '{'
-	i = skipWS(b, i)
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, p.syntax(i, "expected a key")
-		}
-		// The key: Binance keys are mostly one letter and never need
-		// escapes, so look for the closing quote directly and only fall
-		// back for odd keys.
-		ks := i + 1
-		slot := -1
-		if i+2 < len(b) && b[i+2] == '"' && strPlain[b[i+1]] {
-			slot = int(letterSlot[b[i+1]])
-			i += 3
-			goto colon
-		}
-		{
-			j := ks
-			for j < len(b) && strPlain[b[j]] {
-				j++
-			}
-			if j >= len(b) {
-				return j, p.syntax(j, "unterminated key")
-			}
-			if b[j] == '"' {
-				slot = slotOf(b[ks:j])
-				i = j + 1
-			} else {
-				end, ok := scanString(b, i)
-				if !ok {
-					return i, p.syntax(i, "invalid key")
-				}
-				var kb [16]byte
-				if k, ok := unescape(kb[:0], b[ks:end-1]); ok && len(k) <= len(kb) {
-					slot = slotOf(k)
-				}
-				i = end
-			}
-		}
-	colon:
-		if i < len(b) && b[i] == ':' {
-			i++
+		// The key. Binance keys are mostly one letter, so `"x":` is
+		// matched with one compare of a loaded word; anything else goes
+		// through scanKey.
+		var slot int
+		if w := load8(b, i); w&0xffff00ff == 0x3a220022 && strPlain[byte(w>>8)] {
+			slot = int(letterSlot[byte(w>>8)])
+			i += 4
 		} else {
-			i = skipWS(b, i)
-			if i >= len(b) || b[i] != ':' {
-				return i, p.syntax(i, "expected ':'")
+			var err error
+			if slot, i, err = p.scanKey(b, i); err != nil {
+				return i, err
 			}
-			i++
 		}
-		i = skipWS(b, i)
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) {
 			return i, p.syntax(i, "expected a value")
 		}
@@ -299,6 +271,24 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 				return i, p.syntax(i, "invalid string")
 			}
 			i = int(sp.end) + 1
+		case c == '-' || c >= '0' && c <= '9':
+			if !scanNumberValue(b, i, sp) {
+				return i, p.syntax(i, "invalid number")
+			}
+			i = int(sp.end)
+		case c == '[':
+			switch {
+			case level < levelNested && (slot == fb || slot == fBids):
+				p.bids, i, err = p.scanLevels(b, i, p.bids[:0])
+			case level < levelNested && (slot == fa || slot == fAsks):
+				p.asks, i, err = p.scanLevels(b, i, p.asks[:0])
+			default:
+				i, err = p.skipValue(b, i, 0)
+			}
+			if err != nil {
+				return i, err
+			}
+			t.set(slot, start, i, vArray)
 		case c == '{':
 			switch {
 			case slot == fData && level == levelFrame:
@@ -313,24 +303,6 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 				return i, err
 			}
 			t.set(slot, start, i, vObject)
-		case c == '[':
-			switch {
-			case level < levelNested && (slot == fb || slot == fBids):
-				p.bids, i, err = p.scanLevels(b, i, p.bids[:0])
-			case level < levelNested && (slot == fa || slot == fAsks):
-				p.asks, i, err = p.scanLevels(b, i, p.asks[:0])
-			default:
-				i, err = p.skipValue(b, i, 0)
-			}
-			if err != nil {
-				return i, err
-			}
-			t.set(slot, start, i, vArray)
-		case c == '-' || c >= '0' && c <= '9':
-			if !scanNumberValue(b, i, sp) {
-				return i, p.syntax(i, "invalid number")
-			}
-			i = int(sp.end)
 		default:
 			end, kind, ok := scanLiteral(b, i)
 			if !ok {
@@ -339,13 +311,15 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 			*sp = span{start: int32(start), end: int32(end), kind: kind}
 			i = end
 		}
-		i = skipWS(b, i)
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) {
 			return i, p.syntax(i, "unterminated object")
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i++
 		case '}':
 			return i + 1, nil
 		default:
@@ -354,33 +328,89 @@ func (p *Parser) scanObject(b []byte, i int, t *table, level int) (int, error) {
 	}
 }
 
+// scanKey scans a member's key at b[i] (after optional whitespace) and its
+// ':', and returns the key's slot (-1: a key the parser does not use) and
+// the index after the ':'.
+func (p *Parser) scanKey(b []byte, i int) (slot, next int, err error) {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != '"' {
+		return -1, i, p.syntax(i, "expected a key")
+	}
+	ks := i + 1
+	j := stringEnd(b, ks)
+	if j >= len(b) {
+		return -1, j, p.syntax(j, "unterminated key")
+	}
+	if b[j] == '"' {
+		slot = slotOf(b[ks:j])
+		i = j + 1
+	} else {
+		end, ok := scanString(b, i)
+		if !ok {
+			return -1, i, p.syntax(i, "invalid key")
+		}
+		slot = -1
+		var kb [16]byte
+		if k, ok := unescape(kb[:0], b[ks:end-1]); ok && len(k) <= len(kb) {
+			slot = slotOf(k)
+		}
+		i = end
+	}
+	if i < len(b) && b[i] == ':' {
+		return slot, i + 1, nil
+	}
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return slot, i, p.syntax(i, "expected ':'")
+	}
+	return slot, i + 1, nil
+}
+
 // scanLevels decodes an order-book side, [["price","qty"],...], appending to
 // dst. Extra elements in a level (old APIs sent a third, ignored one) are
 // skipped.
 func (p *Parser) scanLevels(b []byte, i int, dst []market.Level) ([]market.Level, int, error) {
-	i = skipWS(b, i+1) // '['
+	i++ // '['
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	if i < len(b) && b[i] == ']' {
 		return dst, i + 1, nil
 	}
 	for {
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) || b[i] != '[' {
 			return dst, i, p.syntax(i, "expected a [price, quantity] level")
 		}
-		i = skipWS(b, i+1)
+		i++
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		price, j, ok := p.decimalAt(b, i)
 		if !ok {
 			return dst, i, p.levelErr(i, b)
 		}
-		i = skipWS(b, j)
+		i = j
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) || b[i] != ',' {
 			return dst, i, p.syntax(i, "expected ',' in a level")
 		}
-		i = skipWS(b, i+1)
+		i++
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		qty, j, ok := p.decimalAt(b, i)
 		if !ok {
 			return dst, i, p.levelErr(i, b)
 		}
-		i = skipWS(b, j)
+		i = j
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		for i < len(b) && b[i] == ',' {
 			var err error
 			if i, err = p.skipValue(b, skipWS(b, i+1), 0); err != nil {
@@ -392,13 +422,16 @@ func (p *Parser) scanLevels(b []byte, i int, dst []market.Level) ([]market.Level
 			return dst, i, p.syntax(i, "expected ']' after a level")
 		}
 		dst = append(dst, market.Level{Price: price, Quantity: qty})
-		i = skipWS(b, i+1)
+		i++
+		if i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) {
 			return dst, i, p.syntax(i, "unterminated level array")
 		}
 		switch b[i] {
 		case ',':
-			i = skipWS(b, i+1)
+			i++
 		case ']':
 			return dst, i + 1, nil
 		default:
@@ -414,49 +447,60 @@ func (p *Parser) levelErr(i int, b []byte) error {
 	return p.malformed(i, "levels: price and quantity must be strings")
 }
 
+// plainDecimal decodes the common decimal string body at b[j:] (after the
+// opening quote): an optional '-', digits with at most one '.', at most 18
+// digits, then '"'. It returns the decimal and the index of the closing
+// quote; ok is false for anything else (the caller then takes the general
+// path, which applies market.ParseDecimal's rules), with end at the first
+// byte it did not take.
+func plainDecimal(b []byte, j int) (d market.Decimal, end int, ok bool) {
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	start := j
+	var u uint64
+	for ; j < len(b); j++ {
+		c := b[j] - '0'
+		if c > 9 {
+			break
+		}
+		u = u*10 + uint64(c)
+	}
+	nd, scale := j-start, 0
+	if j < len(b) && b[j] == '.' {
+		j++
+		f := j
+		for ; j < len(b); j++ {
+			c := b[j] - '0'
+			if c > 9 {
+				break
+			}
+			u = u*10 + uint64(c)
+		}
+		scale = j - f
+		nd += scale
+	}
+	if j >= len(b) || b[j] != '"' || nd == 0 || nd > 18 {
+		return market.Decimal{}, j, false
+	}
+	v := int64(u) // < 10^18
+	if neg {
+		v = -v
+	}
+	return market.Decimal{Mantissa: v, Scale: uint8(scale)}, j, true
+}
+
 // decimalAt decodes the JSON string at b[i] as a decimal and returns the
-// index after its closing quote. The common case (digits, one '.', a
-// leading '-', at most 18 digits) is decoded in the same pass that finds the
-// quote; anything else goes through market.ParseDecimal so the rules are the
-// same everywhere.
+// index after its closing quote. The common case goes through plainDecimal;
+// anything else through market.ParseDecimal so the rules are the same
+// everywhere.
 func (p *Parser) decimalAt(b []byte, i int) (market.Decimal, int, bool) {
 	if i >= len(b) || b[i] != '"' {
 		return market.Decimal{}, i, false
 	}
-	j := i + 1
-	neg := false
-	if j < len(b) && b[j] == '-' {
-		neg = true
-		j++
-	}
-	var (
-		u      uint64
-		digits int
-		scale  int
-		dot    bool
-	)
-	for ; j < len(b); j++ {
-		c := b[j]
-		if c >= '0' && c <= '9' {
-			u = u*10 + uint64(c-'0')
-			digits++
-			if dot {
-				scale++
-			}
-			continue
-		}
-		if c == '.' && !dot {
-			dot = true
-			continue
-		}
-		break
-	}
-	if j < len(b) && b[j] == '"' && digits > 0 && digits <= 18 {
-		m := int64(u)
-		if neg {
-			m = -m
-		}
-		return market.Decimal{Mantissa: m, Scale: uint8(scale)}, j + 1, true
+	if d, end, ok := plainDecimal(b, i+1); ok {
+		return d, end + 1, true
 	}
 	// Slow path: escapes, long mantissas, or invalid text.
 	end, esc, ok := scanStringEsc(b, i)
@@ -500,53 +544,15 @@ func (p *Parser) decimalSpan(b []byte, s *span) (market.Decimal, bool) {
 // (the content, without quotes). A plain decimal of at most 18 digits is
 // decoded on the way.
 func scanStringValue(b []byte, i int, sp *span) bool {
-	j := i + 1
-	neg := false
-	if j < len(b) && b[j] == '-' {
-		neg = true
-		j++
-	}
-	var (
-		u      uint64
-		digits int
-		scale  int
-		dot    bool
-	)
-	for ; j < len(b); j++ {
-		c := b[j]
-		if d := c - '0'; d <= 9 {
-			u = u*10 + uint64(d)
-			digits++
-			if dot {
-				scale++
-			}
-			continue
-		}
-		if c == '.' && !dot {
-			dot = true
-			continue
-		}
-		break
-	}
 	sp.start, sp.kind, sp.isInt = int32(i+1), vString, false
-	if j < len(b) && b[j] == '"' {
-		sp.end = int32(j)
-		if digits > 0 && digits <= 18 {
-			m := int64(u)
-			if neg {
-				m = -m
-			}
-			sp.num, sp.scale, sp.isDec = m, uint8(scale), true
-		} else {
-			sp.isDec = false
-		}
+	d, j, ok := plainDecimal(b, i+1)
+	if ok {
+		sp.end, sp.num, sp.scale, sp.isDec = int32(j), d.Mantissa, d.Scale, true
 		return true
 	}
 	sp.isDec = false
-	for j < len(b) && strPlain[b[j]] {
-		j++
-	}
-	if j < len(b) && b[j] == '"' {
+	// b[i+1:j] is plain (digits, '-', '.'): find the end from there.
+	if j = stringEnd(b, j); j < len(b) && b[j] == '"' {
 		sp.end = int32(j)
 		return true
 	}
@@ -562,39 +568,27 @@ func scanStringValue(b []byte, i int, sp *span) bool {
 // and decodes it when it is an integer that fits int64.
 func scanNumberValue(b []byte, i int, sp *span) bool {
 	j := i
-	neg := false
-	if j < len(b) && b[j] == '-' {
-		neg = true
+	neg := j < len(b) && b[j] == '-'
+	if neg {
 		j++
 	}
-	if j >= len(b) {
+	u, n, c := digits(b, j)
+	if n == 0 {
 		return false
 	}
-	var u uint64
-	first := j
-	switch c := b[j]; {
-	case c == '0':
-		j++
-	case c >= '1' && c <= '9':
-		for j < len(b) {
-			d := b[j] - '0'
-			if d > 9 {
-				break
-			}
-			u = u*10 + uint64(d)
-			j++
-		}
-	default:
-		return false
+	if n > 1 && b[j] == '0' {
+		// A leading zero ends the number ("01" is "0" then junk the
+		// caller rejects).
+		u, n, c = 0, 1, b[j+1]
 	}
 	sp.start, sp.kind, sp.isInt, sp.isDec = int32(i), vNumber, false, false
-	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+	if c == '.' || c == 'e' || c == 'E' {
 		end, ok := scanNumber(b, i)
 		sp.end = int32(end)
 		return ok
 	}
-	sp.end = int32(j)
-	if j-first <= 19 { // 19 digits cannot wrap a uint64
+	sp.end = int32(j + n)
+	if n <= 19 { // 19 digits cannot wrap a uint64
 		switch {
 		case neg && u <= 1<<63:
 			sp.num, sp.isInt = -int64(u), true

@@ -1,0 +1,979 @@
+package binance
+
+import (
+	"math"
+
+	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/source"
+)
+
+// The fast path. Binance writes every frame the same way: compact JSON, the
+// combined wrapper first ({"stream":"...","data":{...}}), "e" first in the
+// payload, one- or two-letter keys, prices as plain decimal strings. For
+// such frames the fast path decodes each member straight into the reused
+// event struct, keeping positions and values in registers, instead of
+// recording spans for a second pass (parse_scan.go, parse_events.go).
+//
+// It accepts only what it fully understands and gives up on anything else
+// — whitespace, escapes, null, a value of an unexpected type, a nested
+// value under a key it does not use, a missing field, an error of any kind
+// — returning false before it has reported anything. Parse then parses the
+// frame again with the generic path, which handles every valid frame and
+// reports every error. So the fast path decides performance only: a frame
+// it accepts gives exactly what the generic path gives (the tests and
+// FuzzParse check this), and a frame it rejects is still parsed right.
+
+// Packed keys: a one-letter key is its byte, a two-letter key 'x'|'y'<<8.
+const (
+	keyBad   = 0 // not a key the fast path can take: give up
+	keyOther = 1 // a plain key of 3+ bytes that no table slot uses: skip its value
+)
+
+// key2 packs a two-letter key.
+func key2(s string) uint32 { return uint32(s[0]) | uint32(s[1])<<8 }
+
+var (
+	kAp = key2("ap")
+	kPu = key2("pu")
+)
+
+// keyBits is the presence bit of each one-letter key (the table slots of
+// parse_scan.go, so the req* masks apply); 0 for other bytes.
+var keyBits = func() (t [256]uint64) {
+	for c := range t {
+		if s := letterSlot[c]; s >= 0 {
+			t[c] = 1 << uint(s)
+		}
+	}
+	return t
+}()
+
+// fastKey reads the member key at b[i], `"x":` or `"xy":` with no
+// whitespace, and returns it packed and the index of the value.
+func fastKey(b []byte, i int) (uint32, int) {
+	w := load8(b, i)
+	if w&0xffff00ff == 0x3a220022 {
+		if c := byte(w >> 8); letterSlot[c] >= 0 {
+			return uint32(c), i + 4
+		}
+		return keyBad, i
+	}
+	if w&0xffff0000ff == 0x3a22000022 {
+		c1, c2 := byte(w>>8), byte(w>>16)
+		if letterSlot[c1] >= 0 && letterSlot[c2] >= 0 {
+			k := uint32(c1) | uint32(c2)<<8
+			if k == key2("id") { // a table slot: a response's id
+				return keyBad, i
+			}
+			return k, i + 5
+		}
+		return keyBad, i
+	}
+	if byte(w) != '"' {
+		return keyBad, i
+	}
+	j := i + 1
+	for j < len(b) && strPlain[b[j]] {
+		j++
+	}
+	if j+1 >= len(b) || b[j] != '"' || b[j+1] != ':' || slotOf(b[i+1:j]) >= 0 {
+		return keyBad, i
+	}
+	return keyOther, j + 2
+}
+
+// fastInt reads an integer of at most 18 digits (anything longer, or with a
+// fraction or exponent, is left to the generic path).
+func fastInt(b []byte, i int) (int64, int, bool) {
+	j := i
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	start := j
+	var u uint64
+	for j < len(b) {
+		d := b[j] - '0'
+		if d > 9 {
+			break
+		}
+		u = u*10 + uint64(d)
+		j++
+	}
+	n := j - start
+	if n == 0 || n > 18 || n > 1 && b[start] == '0' {
+		return 0, j, false
+	}
+	if j < len(b) && (b[j] == '.' || b[j]|0x20 == 'e') {
+		return 0, j, false
+	}
+	v := int64(u)
+	if neg {
+		v = -v
+	}
+	return v, j, true
+}
+
+// fastTime reads a time and converts it to µs.
+func (p *Parser) fastTime(b []byte, i int) (int64, int, bool) {
+	v, j, ok := fastInt(b, i)
+	if p.unit != Microsecond {
+		if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+			return 0, j, false
+		}
+		v *= 1000
+	}
+	return v, j, ok
+}
+
+// fastDec reads a decimal string.
+func fastDec(b []byte, i int) (market.Decimal, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return market.Decimal{}, i, false
+	}
+	d, end, ok := plainDecimal(b, i+1)
+	return d, end + 1, ok
+}
+
+// fastOptDec reads an optional decimal string: "" is NullDecimal.
+func fastOptDec(b []byte, i int) (market.Decimal, int, bool) {
+	if i+1 < len(b) && b[i] == '"' && b[i+1] == '"' {
+		return market.NullDecimal, i + 2, true
+	}
+	return fastDec(b, i)
+}
+
+// fastStr reads a string without escapes and returns its content's bounds
+// and the index after it.
+func fastStr(b []byte, i int) (start, end int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, i, false
+	}
+	j := i + 1
+	for j < len(b) && strPlain[b[j]] {
+		j++
+	}
+	if j >= len(b) || b[j] != '"' {
+		return i, j, false
+	}
+	return i + 1, j, true
+}
+
+// fastEnum reads an enum string.
+func fastEnum[E any](b []byte, i int, of func([]byte) E) (E, int, bool) {
+	s, e, ok := fastStr(b, i)
+	if !ok {
+		var zero E
+		return zero, e, false
+	}
+	return of(b[s:e]), e + 1, true
+}
+
+// fastSymbol reads a symbol string into dst.
+func fastSymbol(b []byte, i int, dst *market.Symbol) (int, bool) {
+	s, e, ok := fastStr(b, i)
+	if !ok || !setSymbol(dst, b[s:e]) {
+		return e, false
+	}
+	return e + 1, true
+}
+
+// fastBool reads true or false.
+func fastBool(b []byte, i int) (bool, int, bool) {
+	if hasPrefix(b[i:], "true") {
+		return true, i + 4, true
+	}
+	if hasPrefix(b[i:], "false") {
+		return false, i + 5, true
+	}
+	return false, i, false
+}
+
+// fastSkip skips the scalar value of a key the event does not use,
+// validating it as the generic scanner would. Objects and arrays give up:
+// the generic scanner gives some of them meaning (levels, nested objects).
+func (p *Parser) fastSkip(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		_, e, ok := fastStr(b, i)
+		return e + 1, ok
+	case c == '-' || c-'0' <= 9:
+		if !scanNumberValue(b, i, &p.discard) {
+			return i, false
+		}
+		return int(p.discard.end), true
+	case c == 't' || c == 'f' || c == 'n':
+		end, _, ok := scanLiteral(b, i)
+		return end, ok
+	}
+	return i, false
+}
+
+// fastNext reads the separator after a member's value: more reports a ','
+// (b[i] is then the next key), and done a '}' (i is then past it).
+func fastNext(b []byte, i int) (next int, more, done bool) {
+	if i < len(b) {
+		switch b[i] {
+		case ',':
+			return i + 1, true, false
+		case '}':
+			return i + 1, false, true
+		}
+	}
+	return i, false, false
+}
+
+// fastEvent is event for the fast path: false if the stream disagrees.
+func (p *Parser) fastEvent(k source.Kind, ch market.Channel) bool {
+	f := &p.frame
+	if f.HasStream && f.Stream.Control == ControlNone && f.Stream.Channel != ch {
+		return false
+	}
+	f.Type = FrameEvent
+	f.Event.Kind = k
+	f.Event.Channel = ch
+	return true
+}
+
+// parseFast tries the fast path on a whole frame: a combined frame with an
+// object payload, or an unwrapped event object.
+func (p *Parser) parseFast(frame []byte) bool {
+	const head, data = `{"stream":"`, `","data":{`
+	f := &p.frame
+	if !hasPrefix(frame, head) {
+		if !hasPrefix(frame, `{"e":"`) {
+			return false
+		}
+		if p.hasRaw {
+			f.Stream, f.HasStream = p.raw, true
+		}
+		end, ok := p.fastPayload(frame, 0)
+		return ok && end == len(frame)
+	}
+	s, e, ok := fastStr(frame, len(head)-1)
+	if !ok || !hasPrefix(frame[e:], data) {
+		return false
+	}
+	if f.Stream, ok = p.lookupStream(frame[s:e]); !ok {
+		return false
+	}
+	f.HasStream = true
+	end, ok := p.fastPayload(frame, e+len(data)-1)
+	return ok && end == len(frame)-1 && frame[end] == '}'
+}
+
+// fastPayload parses the event object at b[i] ('{') and returns the index
+// after it.
+func (p *Parser) fastPayload(b []byte, i int) (int, bool) {
+	f := &p.frame
+	const e = `{"e":"`
+	if !hasPrefix(b[i:], e) {
+		// Spot book tickers have no "e".
+		if f.HasStream && f.Stream.Channel == market.ChannelBookTicker && f.Stream.Control == ControlNone {
+			return p.fastBookTicker(b, i+1, false)
+		}
+		return i, false
+	}
+	s, end, ok := fastStr(b, i+len(e)-1)
+	if !ok || end+1 >= len(b) || b[end+1] != ',' {
+		return i, false
+	}
+	i = end + 2
+	switch string(b[s:end]) {
+	case "trade":
+		return p.fastTrade(b, i)
+	case "aggTrade":
+		return p.fastAggTrade(b, i)
+	case "depthUpdate":
+		return p.fastDepth(b, i)
+	case "bookTicker":
+		return p.fastBookTicker(b, i, true)
+	case "kline":
+		return p.fastKline(b, i)
+	case "24hrTicker":
+		return p.fastTicker(b, i, market.TickerFull)
+	case "24hrMiniTicker":
+		return p.fastTicker(b, i, market.TickerMini)
+	case "markPriceUpdate":
+		return p.fastMarkPrice(b, i)
+	case "forceOrder":
+		return p.fastForceOrder(b, i)
+	case "indexPriceUpdate":
+		return p.fastIndexPrice(b, i)
+	}
+	return i, false
+}
+
+// Each event parser below starts at the first key after "e" and returns
+// the index after the payload's '}'. A second "e" gives up (the generic
+// path takes the last).
+
+func (p *Parser) fastTrade(b []byte, i int) (int, bool) {
+	ev := &p.trade
+	var have uint64
+	typ := market.TradeTypeUnknown
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 't':
+			ev.TradeID, i, ok = fastInt(b, j)
+		case 'p':
+			ev.Price, i, ok = fastDec(b, j)
+		case 'q':
+			ev.Quantity, i, ok = fastDec(b, j)
+		case 'T':
+			ev.TradeTime, i, ok = p.fastTime(b, j)
+		case 'm':
+			ev.BuyerIsMaker, i, ok = fastBool(b, j)
+		case 'X':
+			if !p.futures {
+				i, ok = p.fastSkip(b, j)
+				break
+			}
+			typ, i, ok = fastEnum(b, j, tradeTypeOf)
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqTrade != reqTrade {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	ev.Type = market.TradeTypeMarket
+	if p.futures {
+		ev.Type = typ
+	}
+	return i, p.fastEvent(source.KindTrade, market.ChannelTrade)
+}
+
+func (p *Parser) fastAggTrade(b []byte, i int) (int, bool) {
+	ev := &p.aggTrade
+	var have uint64
+	ev.AggTradeID = -1
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'a':
+			ev.AggTradeID, i, ok = fastInt(b, j)
+		case 'p':
+			ev.Price, i, ok = fastDec(b, j)
+		case 'q':
+			ev.Quantity, i, ok = fastDec(b, j)
+		case 'f':
+			ev.FirstTradeID, i, ok = fastInt(b, j)
+		case 'l':
+			ev.LastTradeID, i, ok = fastInt(b, j)
+		case 'T':
+			ev.TradeTime, i, ok = p.fastTime(b, j)
+		case 'm':
+			ev.BuyerIsMaker, i, ok = fastBool(b, j)
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqAggTrade != reqAggTrade {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	return i, p.fastEvent(source.KindAggTrade, market.ChannelAggTrade)
+}
+
+// fastDepth parses a depthUpdate: a diff, or on a futures partial-depth
+// stream a snapshot of the top levels.
+func (p *Parser) fastDepth(b []byte, i int) (int, bool) {
+	var (
+		have                                 uint64
+		eventTime, txTime, first, last, prev int64
+		sym                                  market.Symbol
+	)
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			eventTime, i, ok = p.fastTime(b, j)
+		case 'T':
+			txTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &sym)
+		case 'U':
+			first, i, ok = fastInt(b, j)
+		case 'u':
+			last, i, ok = fastInt(b, j)
+		case kPu:
+			prev, i, ok = fastInt(b, j)
+			have |= 1 << fPu
+		case 'b':
+			p.bids, i, ok = fastLevels(b, j, p.bids[:0])
+		case 'a':
+			p.asks, i, ok = fastLevels(b, j, p.asks[:0])
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqDepth != reqDepth {
+				return i, false
+			}
+			break
+		}
+	}
+	f := &p.frame
+	if f.HasStream && f.Stream.Channel == market.ChannelPartialDepth {
+		ev := &p.snapshot
+		ev.Exchange, ev.ReceiveTime, ev.Symbol, ev.EventTime = p.exchange, p.recv, sym, eventTime
+		ev.Source = market.SnapshotPartial
+		ev.TransactionTime = txTime
+		ev.LastUpdateID = last
+		ev.Bids, ev.Asks = p.bids, p.asks
+		return i, p.fastEvent(source.KindDepthSnapshot, market.ChannelPartialDepth)
+	}
+	ev := &p.depth
+	ev.Exchange, ev.ReceiveTime, ev.Symbol, ev.EventTime = p.exchange, p.recv, sym, eventTime
+	ev.TransactionTime = txTime
+	ev.FirstUpdateID, ev.LastUpdateID, ev.PrevLastUpdateID = first, last, 0
+	if p.futures {
+		if have&(1<<fPu) == 0 {
+			return i, false
+		}
+		ev.PrevLastUpdateID = prev
+	}
+	ev.Bids, ev.Asks = p.bids, p.asks
+	return i, p.fastEvent(source.KindDepthUpdate, market.ChannelDepth)
+}
+
+// fastLevels reads an order-book side written compactly:
+// [["price","qty"],...].
+func fastLevels(b []byte, i int, dst []market.Level) ([]market.Level, int, bool) {
+	if i+1 >= len(b) || b[i] != '[' {
+		return dst, i, false
+	}
+	i++
+	if b[i] == ']' {
+		return dst, i + 1, true
+	}
+	for {
+		if i+1 >= len(b) || b[i] != '[' || b[i+1] != '"' {
+			return dst, i, false
+		}
+		price, j, ok := plainDecimal(b, i+2)
+		if !ok || j+2 >= len(b) || b[j+1] != ',' || b[j+2] != '"' {
+			return dst, i, false
+		}
+		qty, j, ok := plainDecimal(b, j+3)
+		if !ok || j+2 >= len(b) || b[j+1] != ']' {
+			return dst, i, false
+		}
+		dst = append(dst, market.Level{Price: price, Quantity: qty})
+		i = j + 3
+		switch b[j+2] {
+		case ',':
+		case ']':
+			return dst, i, true
+		default:
+			return dst, i, false
+		}
+	}
+}
+
+// fastBookTicker parses a book ticker; sawE says "e" was read already.
+func (p *Parser) fastBookTicker(b []byte, i int, sawE bool) (int, bool) {
+	ev := &p.bookTicker
+	var have uint64
+	ev.EventTime, ev.TransactionTime = 0, 0
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 'T':
+			ev.TransactionTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'u':
+			ev.UpdateID, i, ok = fastInt(b, j)
+		case 'b':
+			ev.BidPrice, i, ok = fastDec(b, j)
+		case 'B':
+			ev.BidQty, i, ok = fastDec(b, j)
+		case 'a':
+			ev.AskPrice, i, ok = fastDec(b, j)
+		case 'A':
+			ev.AskQty, i, ok = fastDec(b, j)
+		case 'e':
+			// Spot book tickers have no "e"; COIN-M ones may have it
+			// after "u". Either way it must name this event, once.
+			if sawE {
+				return i, false
+			}
+			var s, e int
+			if s, e, ok = fastStr(b, j); ok && string(b[s:e]) == "bookTicker" {
+				sawE, i = true, e+1
+			} else {
+				return i, false
+			}
+		case keyBad:
+			// Including id, result, code, error and lastUpdateId, which
+			// without "e" make the frame something else.
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqBookTicker != reqBookTicker {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	return i, p.fastEvent(source.KindBookTicker, market.ChannelBookTicker)
+}
+
+func (p *Parser) fastKline(b []byte, i int) (int, bool) {
+	ev := &p.kline
+	var have uint64
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'k':
+			i, ok = p.fastKlineInner(b, j)
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqKline != reqKline {
+				return i, false
+			}
+			break
+		}
+	}
+	// The symbol is the payload's s, or else k's.
+	if have&keyBits['s'] == 0 {
+		if !setSymbol(&ev.Symbol, b[p.kSym.start:p.kSym.end]) {
+			return i, false
+		}
+	}
+	f := &p.frame
+	if f.HasStream && f.Stream.Channel == market.ChannelKline && f.Stream.Interval != ev.Interval {
+		return i, false
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	return i, p.fastEvent(source.KindKline, market.ChannelKline)
+}
+
+// fastKlineInner parses a kline's "k" object. Its symbol is recorded in
+// p.kSym (the payload's s wins when present: then it is only checked).
+func (p *Parser) fastKlineInner(b []byte, i int) (int, bool) {
+	ev := &p.kline
+	if i+1 >= len(b) || b[i] != '{' || b[i+1] == '}' {
+		return i, false
+	}
+	i++
+	var have uint64
+	p.kSym = span{}
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 't':
+			ev.OpenTime, i, ok = p.fastTime(b, j)
+		case 'T':
+			ev.CloseTime, i, ok = p.fastTime(b, j)
+		case 's':
+			var s, e int
+			if s, e, ok = fastStr(b, j); ok {
+				p.kSym.start, p.kSym.end = int32(s), int32(e)
+				i = e + 1
+			}
+		case 'i':
+			var s, e int
+			if s, e, ok = fastStr(b, j); ok {
+				ev.Interval, ok = market.ParseKlineInterval(b[s:e])
+				i = e + 1
+			}
+		case 'f':
+			ev.FirstTradeID, i, ok = fastInt(b, j)
+		case 'L':
+			ev.LastTradeID, i, ok = fastInt(b, j)
+		case 'o':
+			ev.Open, i, ok = fastDec(b, j)
+		case 'c':
+			ev.Close, i, ok = fastDec(b, j)
+		case 'h':
+			ev.High, i, ok = fastDec(b, j)
+		case 'l':
+			ev.Low, i, ok = fastDec(b, j)
+		case 'v':
+			ev.Volume, i, ok = fastDec(b, j)
+		case 'n':
+			ev.TradeCount, i, ok = fastInt(b, j)
+		case 'x':
+			ev.Closed, i, ok = fastBool(b, j)
+		case 'q':
+			ev.QuoteVolume, i, ok = fastDec(b, j)
+		case 'V':
+			ev.TakerBuyVolume, i, ok = fastDec(b, j)
+		case 'Q':
+			ev.TakerBuyQuoteVolume, i, ok = fastDec(b, j)
+		case keyBad:
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqKlineInner != reqKlineInner {
+				return i, false
+			}
+			break
+		}
+	}
+	if have&keyBits['s'] == 0 {
+		p.kSym = span{}
+	}
+	return i, true
+}
+
+func (p *Parser) fastTicker(b []byte, i int, kind market.TickerKind) (int, bool) {
+	ev := &p.ticker
+	full := kind == market.TickerFull
+	var have uint64
+	ev.BidPrice, ev.BidQty = market.NullDecimal, market.NullDecimal
+	ev.AskPrice, ev.AskQty = market.NullDecimal, market.NullDecimal
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'c':
+			ev.LastPrice, i, ok = fastDec(b, j)
+		case 'o':
+			ev.OpenPrice, i, ok = fastDec(b, j)
+		case 'h':
+			ev.HighPrice, i, ok = fastDec(b, j)
+		case 'l':
+			ev.LowPrice, i, ok = fastDec(b, j)
+		case 'v':
+			ev.Volume, i, ok = fastDec(b, j)
+		case 'q':
+			ev.QuoteVolume, i, ok = fastDec(b, j)
+		case keyBad, 'e':
+			return i, false
+		default:
+			if !full {
+				i, ok = p.fastSkip(b, j)
+				break
+			}
+			switch k {
+			case 'p':
+				ev.PriceChange, i, ok = fastDec(b, j)
+			case 'P':
+				ev.PriceChangePercent, i, ok = fastDec(b, j)
+			case 'w':
+				ev.WeightedAvgPrice, i, ok = fastDec(b, j)
+			case 'Q':
+				ev.LastQty, i, ok = fastDec(b, j)
+			case 'b':
+				ev.BidPrice, i, ok = fastOptDec(b, j)
+			case 'B':
+				ev.BidQty, i, ok = fastOptDec(b, j)
+			case 'a':
+				ev.AskPrice, i, ok = fastOptDec(b, j)
+			case 'A':
+				ev.AskQty, i, ok = fastOptDec(b, j)
+			case 'O':
+				ev.OpenTime, i, ok = p.fastTime(b, j)
+			case 'C':
+				ev.CloseTime, i, ok = p.fastTime(b, j)
+			case 'F':
+				ev.FirstTradeID, i, ok = fastInt(b, j)
+			case 'L':
+				ev.LastTradeID, i, ok = fastInt(b, j)
+			case 'n':
+				ev.TradeCount, i, ok = fastInt(b, j)
+			default:
+				i, ok = p.fastSkip(b, j)
+			}
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			req := reqMini
+			if full {
+				req = reqTicker
+			}
+			if !done || have&req != req {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	ev.Kind = kind
+	ch := market.ChannelTicker
+	if !full {
+		ch = market.ChannelMiniTicker
+		ev.PriceChange = market.NullDecimal
+		ev.PriceChangePercent = market.NullDecimal
+		ev.WeightedAvgPrice = market.NullDecimal
+		ev.LastQty = market.NullDecimal
+		ev.OpenTime, ev.CloseTime = 0, 0
+		ev.FirstTradeID, ev.LastTradeID, ev.TradeCount = 0, 0, 0
+	}
+	return i, p.fastEvent(source.KindTicker, ch)
+}
+
+func (p *Parser) fastMarkPrice(b []byte, i int) (int, bool) {
+	ev := &p.markPrice
+	var have uint64
+	ev.IndexPrice, ev.EstimatedSettlePrice, ev.FundingRate = market.NullDecimal, market.NullDecimal, market.NullDecimal
+	ev.NextFundingTime = 0
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'p':
+			ev.MarkPrice, i, ok = fastDec(b, j)
+		case 'i':
+			ev.IndexPrice, i, ok = fastOptDec(b, j)
+		case 'P':
+			ev.EstimatedSettlePrice, i, ok = fastOptDec(b, j)
+		case 'r':
+			ev.FundingRate, i, ok = fastOptDec(b, j)
+		case 'T':
+			ev.NextFundingTime, i, ok = p.fastTime(b, j)
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqMarkPrice != reqMarkPrice {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	return i, p.fastEvent(source.KindMarkPrice, market.ChannelMarkPrice)
+}
+
+func (p *Parser) fastForceOrder(b []byte, i int) (int, bool) {
+	ev := &p.liquidation
+	var have uint64
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 'o':
+			i, ok = p.fastForceOrderInner(b, j)
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqForceOrder != reqForceOrder {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	return i, p.fastEvent(source.KindLiquidation, market.ChannelLiquidation)
+}
+
+func (p *Parser) fastForceOrderInner(b []byte, i int) (int, bool) {
+	ev := &p.liquidation
+	if i+1 >= len(b) || b[i] != '{' || b[i+1] == '}' {
+		return i, false
+	}
+	i++
+	var have uint64
+	ev.Side, ev.OrderType, ev.TimeInForce, ev.Status = market.SideUnknown, market.OrderTypeUnknown, market.TimeInForceUnknown, market.OrderStatusUnknown
+	ev.AveragePrice, ev.LastFilledQty, ev.FilledQty = market.NullDecimal, market.NullDecimal, market.NullDecimal
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 's':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'S':
+			ev.Side, i, ok = fastEnum(b, j, sideOf)
+		case 'o':
+			ev.OrderType, i, ok = fastEnum(b, j, orderTypeOf)
+		case 'f':
+			ev.TimeInForce, i, ok = fastEnum(b, j, timeInForceOf)
+		case 'X':
+			ev.Status, i, ok = fastEnum(b, j, orderStatusOf)
+		case 'p':
+			ev.Price, i, ok = fastDec(b, j)
+		case 'q':
+			ev.Quantity, i, ok = fastDec(b, j)
+		case kAp:
+			ev.AveragePrice, i, ok = fastOptDec(b, j)
+		case 'l':
+			ev.LastFilledQty, i, ok = fastOptDec(b, j)
+		case 'z':
+			ev.FilledQty, i, ok = fastOptDec(b, j)
+		case 'T':
+			ev.TradeTime, i, ok = p.fastTime(b, j)
+		case keyBad:
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqForceInner != reqForceInner {
+				return i, false
+			}
+			break
+		}
+	}
+	return i, true
+}
+
+func (p *Parser) fastIndexPrice(b []byte, i int) (int, bool) {
+	ev := &p.indexPrice
+	var have uint64
+	for {
+		k, j := fastKey(b, i)
+		ok := true
+		switch k {
+		case 'E':
+			ev.EventTime, i, ok = p.fastTime(b, j)
+		case 'i':
+			i, ok = fastSymbol(b, j, &ev.Symbol)
+		case 'p':
+			ev.Price, i, ok = fastDec(b, j)
+		case keyBad, 'e':
+			return i, false
+		default:
+			i, ok = p.fastSkip(b, j)
+		}
+		if !ok {
+			return i, false
+		}
+		if k < 256 {
+			have |= keyBits[k]
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqIndexPrice != reqIndexPrice {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime = p.exchange, p.recv
+	return i, p.fastEvent(source.KindIndexPrice, market.ChannelIndexPrice)
+}
