@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 
@@ -137,10 +138,16 @@ type Parser struct {
 	discard span
 	// kSym is where a kline's inner symbol is (fast path).
 	kSym span
+	// hint is the symbol of the frame's stream (nil: none), the fast
+	// path's guess at the payload's symbol.
+	hint *symbolHint
+	// rawHint is the raw stream's symbol (SetRawStream).
+	rawHint symbolHint
 	// generic turns the fast path off (tests compare the two paths).
 	generic bool
 	// streams caches parsed stream names (see lookupStream).
-	streams [streamCacheSize]streamCacheEntry
+	streams    [streamCacheSize]streamCacheEntry
+	streamLong streamCacheEntry
 
 	// Array payload state for Next.
 	buf    []byte
@@ -195,6 +202,7 @@ func (p *Parser) Market() Market { return p.market }
 // use their own stream name.
 func (p *Parser) SetRawStream(n StreamName) {
 	p.raw, p.hasRaw = n, true
+	p.rawHint.set(&n.Symbol)
 }
 
 // Parse parses one websocket text frame received at recvTime (ns since the
@@ -378,10 +386,11 @@ func (p *Parser) streamName(b []byte, s *span) error {
 		if s.kind != vString {
 			return p.malformed(int(s.start), "frame: stream is not a string")
 		}
-		var ok bool
-		if f.Stream, ok = p.lookupStream(text); !ok {
+		e, ok := p.lookupStream(text)
+		if !ok {
 			return p.unsupported(int(s.start), "frame: unknown stream name")
 		}
+		f.Stream = e.name
 	}
 	f.HasStream = true
 	return nil
@@ -391,20 +400,24 @@ func (p *Parser) streamName(b []byte, s *span) error {
 // a few streams (at most 1024), interleaved frame by frame: a small
 // direct-mapped cache of parsed names turns nearly every lookup into one
 // compare.
-func (p *Parser) lookupStream(text []byte) (StreamName, bool) {
+func (p *Parser) lookupStream(text []byte) (*streamCacheEntry, bool) {
 	e := &p.streams[streamHash(text)]
 	if e.n != 0 && int(e.n) == len(text) && string(text) == string(e.text[:e.n]) {
-		return e.name, true
+		return e, true
+	}
+	if len(text) > len(e.text) {
+		// Too long to cache (no real stream name is): parse into the
+		// spare entry.
+		e = &p.streamLong
 	}
 	var n StreamName
 	if err := n.parse(text); err != nil {
-		return StreamName{}, false
+		return nil, false
 	}
-	if len(text) <= len(e.text) {
-		e.n = uint8(copy(e.text[:], text))
-		e.name = n
-	}
-	return n, true
+	e.n = uint8(min(len(text), len(e.text)))
+	copy(e.text[:], text)
+	e.setName(&n)
+	return e, true
 }
 
 // The stream-name cache holds 1<<streamCacheBits names.
@@ -414,10 +427,31 @@ const (
 )
 
 // streamCacheEntry is a parsed stream name and its text; n == 0 is empty.
+// It also keeps what the fast path matches payload symbols with.
 type streamCacheEntry struct {
 	n    uint8
-	text [55]byte
+	text [47]byte
 	name StreamName
+	sym  symbolHint
+}
+
+func (e *streamCacheEntry) setName(n *StreamName) {
+	e.name = *n
+	e.sym.set(&n.Symbol)
+}
+
+// symbolHint is a symbol as the fast path compares payload text with it:
+// its length and its first 16 bytes as words.
+type symbolHint struct {
+	n   int
+	w   [2]uint64
+	sym market.Symbol
+}
+
+func (h *symbolHint) set(s *market.Symbol) {
+	h.sym, h.n = *s, s.Len()
+	h.w[0] = binary.LittleEndian.Uint64(s[0:])
+	h.w[1] = binary.LittleEndian.Uint64(s[8:])
 }
 
 // streamHash picks the cache entry of a stream name from its length and its

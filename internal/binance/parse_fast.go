@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"encoding/binary"
 	"math"
 
 	"github.com/ims-dev/ims/internal/market"
@@ -48,6 +49,21 @@ var keyBits = func() (t [256]uint64) {
 	return t
 }()
 
+// key1 reads the usual one-letter member key at b[i] (small enough to be
+// inlined into the member loops); anything else gives keyBad, and the loop
+// asks fastKey.
+func key1(b []byte, i int) (uint32, int) {
+	if uint(i)+4 <= uint(len(b)) {
+		// '"', a plain byte (c > '"' and not '\\' is a subset: no
+		// quote, backslash or control byte), '"', ':'.
+		w := binary.LittleEndian.Uint32(b[i:])
+		if c := byte(w >> 8); w&0xffff00ff == 0x3a220022 && c > '"' && c != '\\' {
+			return uint32(c), i + 4
+		}
+	}
+	return keyBad, i
+}
+
 // fastKey reads the member key at b[i], `"x":` or `"xy":` with no
 // whitespace, and returns it packed and the index of the value.
 func fastKey(b []byte, i int) (uint32, int) {
@@ -82,57 +98,52 @@ func fastKey(b []byte, i int) (uint32, int) {
 	return keyOther, j + 2
 }
 
-// fastInt reads an integer of at most 18 digits (anything longer, or with a
-// fraction or exponent, is left to the generic path).
+// fastInt reads an integer of at most 15 digits (anything longer, or with
+// a fraction or exponent, is left to the generic path). Binance's ids and
+// times have 9 to 13 digits: they are converted 8 digits at a time.
 func fastInt(b []byte, i int) (int64, int, bool) {
-	j := i
-	neg := j < len(b) && b[j] == '-'
+	neg := i < len(b) && b[i] == '-'
 	if neg {
-		j++
+		i++
 	}
-	start := j
-	var u uint64
-	for j < len(b) {
-		d := b[j] - '0'
-		if d > 9 {
-			break
+	w := load8(b, i)
+	v, n := digitRun(w)
+	next := w >> (8 * uint(n) & 63)
+	if n == 8 {
+		w2 := load8(b, i+8)
+		v2, n2 := digitRun(w2)
+		if n2 == 8 {
+			return 0, i, false
 		}
-		u = u*10 + uint64(d)
-		j++
+		v = v*pow10[n2] + v2
+		n += n2
+		next = w2 >> (8 * uint(n2))
 	}
-	n := j - start
-	if n == 0 || n > 18 || n > 1 && b[start] == '0' {
-		return 0, j, false
+	// No digits, a leading zero, or a fraction or exponent follows.
+	if c := byte(next); n == 0 || n > 1 && byte(w) == '0' || c == '.' || c|0x20 == 'e' {
+		return 0, i, false
 	}
-	if j < len(b) && (b[j] == '.' || b[j]|0x20 == 'e') {
-		return 0, j, false
-	}
-	v := int64(u)
 	if neg {
-		v = -v
+		return -int64(v), i + n, true
 	}
-	return v, j, true
+	return int64(v), i + n, true
 }
 
-// fastTime reads a time and converts it to µs.
-func (p *Parser) fastTime(b []byte, i int) (int64, int, bool) {
-	v, j, ok := fastInt(b, i)
-	if p.unit != Microsecond {
-		if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
-			return 0, j, false
-		}
-		v *= 1000
+// us converts a time read by fastInt to µs (ok false: out of range).
+func (p *Parser) us(v int64, ok bool) (int64, bool) {
+	if p.unit == Microsecond {
+		return v, ok
 	}
-	return v, j, ok
+	if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+		return 0, false
+	}
+	return v * 1000, ok
 }
 
 // fastDec reads a decimal string.
 func fastDec(b []byte, i int) (market.Decimal, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return market.Decimal{}, i, false
-	}
 	d, end, ok := plainDecimal(b, i+1)
-	return d, end + 1, ok
+	return d, end + 1, ok && i < len(b) && b[i] == '"'
 }
 
 // fastOptDec reads an optional decimal string: "" is NullDecimal.
@@ -144,15 +155,15 @@ func fastOptDec(b []byte, i int) (market.Decimal, int, bool) {
 }
 
 // fastStr reads a string without escapes and returns its content's bounds
-// and the index after it.
+// and the index of its closing quote.
 func fastStr(b []byte, i int) (start, end int, ok bool) {
 	if i >= len(b) || b[i] != '"' {
 		return i, i, false
 	}
-	j := i + 1
-	for j < len(b) && strPlain[b[j]] {
-		j++
-	}
+	// Word at a time: the strings here (stream names, event types,
+	// symbols) are 5 to 30 bytes, so the loop runs 1 to 4 times, and
+	// predictably so.
+	j := stringEnd(b, i+1)
 	if j >= len(b) || b[j] != '"' {
 		return i, j, false
 	}
@@ -169,8 +180,23 @@ func fastEnum[E any](b []byte, i int, of func([]byte) E) (E, int, bool) {
 	return of(b[s:e]), e + 1, true
 }
 
-// fastSymbol reads a symbol string into dst.
-func fastSymbol(b []byte, i int, dst *market.Symbol) (int, bool) {
+// fastSymbol reads a symbol string into dst. The payload's symbol is
+// nearly always the stream's, upper-cased: that is two word compares.
+func (p *Parser) fastSymbol(b []byte, i int, dst *market.Symbol) (int, bool) {
+	if h := p.hint; h != nil && h.n > 0 && h.n <= 16 && i+h.n+1 < len(b) && b[i] == '"' && b[i+h.n+1] == '"' {
+		n := h.n
+		lo, hi := load8(b, i+1)^h.w[0], load8(b, i+9)^h.w[1]
+		if n < 8 {
+			lo &= 1<<(8*uint(n)) - 1
+			hi = 0
+		} else {
+			hi &= 1<<(8*uint(n-8)) - 1
+		}
+		if lo|hi == 0 {
+			*dst = h.sym
+			return i + n + 2, true
+		}
+	}
 	s, e, ok := fastStr(b, i)
 	if !ok || !setSymbol(dst, b[s:e]) {
 		return e, false
@@ -247,8 +273,9 @@ func (p *Parser) parseFast(frame []byte) bool {
 		if !hasPrefix(frame, `{"e":"`) {
 			return false
 		}
+		p.hint = nil
 		if p.hasRaw {
-			f.Stream, f.HasStream = p.raw, true
+			f.Stream, f.HasStream, p.hint = p.raw, true, &p.rawHint
 		}
 		end, ok := p.fastPayload(frame, 0)
 		return ok && end == len(frame)
@@ -257,10 +284,11 @@ func (p *Parser) parseFast(frame []byte) bool {
 	if !ok || !hasPrefix(frame[e:], data) {
 		return false
 	}
-	if f.Stream, ok = p.lookupStream(frame[s:e]); !ok {
+	se, ok := p.lookupStream(frame[s:e])
+	if !ok {
 		return false
 	}
-	f.HasStream = true
+	f.Stream, f.HasStream, p.hint = se.name, true, &se.sym
 	end, ok := p.fastPayload(frame, e+len(data)-1)
 	return ok && end == len(frame)-1 && frame[end] == '}'
 }
@@ -316,13 +344,17 @@ func (p *Parser) fastTrade(b []byte, i int) (int, bool) {
 	var have uint64
 	typ := market.TradeTypeUnknown
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 't':
 			ev.TradeID, i, ok = fastInt(b, j)
 		case 'p':
@@ -330,7 +362,8 @@ func (p *Parser) fastTrade(b []byte, i int) (int, bool) {
 		case 'q':
 			ev.Quantity, i, ok = fastDec(b, j)
 		case 'T':
-			ev.TradeTime, i, ok = p.fastTime(b, j)
+			ev.TradeTime, i, ok = fastInt(b, j)
+			ev.TradeTime, ok = p.us(ev.TradeTime, ok)
 		case 'm':
 			ev.BuyerIsMaker, i, ok = fastBool(b, j)
 		case 'X':
@@ -371,13 +404,17 @@ func (p *Parser) fastAggTrade(b []byte, i int) (int, bool) {
 	var have uint64
 	ev.AggTradeID = -1
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'a':
 			ev.AggTradeID, i, ok = fastInt(b, j)
 		case 'p':
@@ -389,7 +426,8 @@ func (p *Parser) fastAggTrade(b []byte, i int) (int, bool) {
 		case 'l':
 			ev.LastTradeID, i, ok = fastInt(b, j)
 		case 'T':
-			ev.TradeTime, i, ok = p.fastTime(b, j)
+			ev.TradeTime, i, ok = fastInt(b, j)
+			ev.TradeTime, ok = p.us(ev.TradeTime, ok)
 		case 'm':
 			ev.BuyerIsMaker, i, ok = fastBool(b, j)
 		case keyBad, 'e':
@@ -424,15 +462,20 @@ func (p *Parser) fastDepth(b []byte, i int) (int, bool) {
 		sym                                  market.Symbol
 	)
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			eventTime, i, ok = p.fastTime(b, j)
+			eventTime, i, ok = fastInt(b, j)
+			eventTime, ok = p.us(eventTime, ok)
 		case 'T':
-			txTime, i, ok = p.fastTime(b, j)
+			txTime, i, ok = fastInt(b, j)
+			txTime, ok = p.us(txTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &sym)
+			i, ok = p.fastSymbol(b, j, &sym)
 		case 'U':
 			first, i, ok = fastInt(b, j)
 		case 'u':
@@ -527,15 +570,20 @@ func (p *Parser) fastBookTicker(b []byte, i int, sawE bool) (int, bool) {
 	var have uint64
 	ev.EventTime, ev.TransactionTime = 0, 0
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 'T':
-			ev.TransactionTime, i, ok = p.fastTime(b, j)
+			ev.TransactionTime, i, ok = fastInt(b, j)
+			ev.TransactionTime, ok = p.us(ev.TransactionTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'u':
 			ev.UpdateID, i, ok = fastInt(b, j)
 		case 'b':
@@ -587,13 +635,17 @@ func (p *Parser) fastKline(b []byte, i int) (int, bool) {
 	ev := &p.kline
 	var have uint64
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'k':
 			i, ok = p.fastKlineInner(b, j)
 		case keyBad, 'e':
@@ -640,13 +692,18 @@ func (p *Parser) fastKlineInner(b []byte, i int) (int, bool) {
 	var have uint64
 	p.kSym = span{}
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 't':
-			ev.OpenTime, i, ok = p.fastTime(b, j)
+			ev.OpenTime, i, ok = fastInt(b, j)
+			ev.OpenTime, ok = p.us(ev.OpenTime, ok)
 		case 'T':
-			ev.CloseTime, i, ok = p.fastTime(b, j)
+			ev.CloseTime, i, ok = fastInt(b, j)
+			ev.CloseTime, ok = p.us(ev.CloseTime, ok)
 		case 's':
 			var s, e int
 			if s, e, ok = fastStr(b, j); ok {
@@ -715,13 +772,17 @@ func (p *Parser) fastTicker(b []byte, i int, kind market.TickerKind) (int, bool)
 	ev.BidPrice, ev.BidQty = market.NullDecimal, market.NullDecimal
 	ev.AskPrice, ev.AskQty = market.NullDecimal, market.NullDecimal
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'c':
 			ev.LastPrice, i, ok = fastDec(b, j)
 		case 'o':
@@ -759,9 +820,11 @@ func (p *Parser) fastTicker(b []byte, i int, kind market.TickerKind) (int, bool)
 			case 'A':
 				ev.AskQty, i, ok = fastOptDec(b, j)
 			case 'O':
-				ev.OpenTime, i, ok = p.fastTime(b, j)
+				ev.OpenTime, i, ok = fastInt(b, j)
+				ev.OpenTime, ok = p.us(ev.OpenTime, ok)
 			case 'C':
-				ev.CloseTime, i, ok = p.fastTime(b, j)
+				ev.CloseTime, i, ok = fastInt(b, j)
+				ev.CloseTime, ok = p.us(ev.CloseTime, ok)
 			case 'F':
 				ev.FirstTradeID, i, ok = fastInt(b, j)
 			case 'L':
@@ -811,13 +874,17 @@ func (p *Parser) fastMarkPrice(b []byte, i int) (int, bool) {
 	ev.IndexPrice, ev.EstimatedSettlePrice, ev.FundingRate = market.NullDecimal, market.NullDecimal, market.NullDecimal
 	ev.NextFundingTime = 0
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'p':
 			ev.MarkPrice, i, ok = fastDec(b, j)
 		case 'i':
@@ -827,7 +894,8 @@ func (p *Parser) fastMarkPrice(b []byte, i int) (int, bool) {
 		case 'r':
 			ev.FundingRate, i, ok = fastOptDec(b, j)
 		case 'T':
-			ev.NextFundingTime, i, ok = p.fastTime(b, j)
+			ev.NextFundingTime, i, ok = fastInt(b, j)
+			ev.NextFundingTime, ok = p.us(ev.NextFundingTime, ok)
 		case keyBad, 'e':
 			return i, false
 		default:
@@ -855,11 +923,15 @@ func (p *Parser) fastForceOrder(b []byte, i int) (int, bool) {
 	ev := &p.liquidation
 	var have uint64
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 'o':
 			i, ok = p.fastForceOrderInner(b, j)
 		case keyBad, 'e':
@@ -895,11 +967,14 @@ func (p *Parser) fastForceOrderInner(b []byte, i int) (int, bool) {
 	ev.Side, ev.OrderType, ev.TimeInForce, ev.Status = market.SideUnknown, market.OrderTypeUnknown, market.TimeInForceUnknown, market.OrderStatusUnknown
 	ev.AveragePrice, ev.LastFilledQty, ev.FilledQty = market.NullDecimal, market.NullDecimal, market.NullDecimal
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 's':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'S':
 			ev.Side, i, ok = fastEnum(b, j, sideOf)
 		case 'o':
@@ -919,7 +994,8 @@ func (p *Parser) fastForceOrderInner(b []byte, i int) (int, bool) {
 		case 'z':
 			ev.FilledQty, i, ok = fastOptDec(b, j)
 		case 'T':
-			ev.TradeTime, i, ok = p.fastTime(b, j)
+			ev.TradeTime, i, ok = fastInt(b, j)
+			ev.TradeTime, ok = p.us(ev.TradeTime, ok)
 		case keyBad:
 			return i, false
 		default:
@@ -946,13 +1022,17 @@ func (p *Parser) fastIndexPrice(b []byte, i int) (int, bool) {
 	ev := &p.indexPrice
 	var have uint64
 	for {
-		k, j := fastKey(b, i)
+		k, j := key1(b, i)
+		if k == keyBad {
+			k, j = fastKey(b, i)
+		}
 		ok := true
 		switch k {
 		case 'E':
-			ev.EventTime, i, ok = p.fastTime(b, j)
+			ev.EventTime, i, ok = fastInt(b, j)
+			ev.EventTime, ok = p.us(ev.EventTime, ok)
 		case 'i':
-			i, ok = fastSymbol(b, j, &ev.Symbol)
+			i, ok = p.fastSymbol(b, j, &ev.Symbol)
 		case 'p':
 			ev.Price, i, ok = fastDec(b, j)
 		case keyBad, 'e':
