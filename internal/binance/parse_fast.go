@@ -456,11 +456,17 @@ func (p *Parser) fastAggTrade(b []byte, i int) (int, bool) {
 // fastDepth parses a depthUpdate: a diff, or on a futures partial-depth
 // stream a snapshot of the top levels.
 func (p *Parser) fastDepth(b []byte, i int) (int, bool) {
-	var (
-		have                                 uint64
-		eventTime, txTime, first, last, prev int64
-		sym                                  market.Symbol
-	)
+	// Fields go straight into the event the frame will be: a diff, or
+	// on a futures partial-depth stream a snapshot (which has no U or pu;
+	// they land in the unused diff struct).
+	f := &p.frame
+	partial := f.HasStream && f.Stream.Channel == market.ChannelPartialDepth
+	h, tx, last := &p.depth.Header, &p.depth.TransactionTime, &p.depth.LastUpdateID
+	if partial {
+		h, tx, last = &p.snapshot.Header, &p.snapshot.TransactionTime, &p.snapshot.LastUpdateID
+	}
+	*tx = 0
+	var have uint64
 	for {
 		k, j := key1(b, i)
 		if k == keyBad {
@@ -469,19 +475,19 @@ func (p *Parser) fastDepth(b []byte, i int) (int, bool) {
 		ok := true
 		switch k {
 		case 'E':
-			eventTime, i, ok = fastInt(b, j)
-			eventTime, ok = p.us(eventTime, ok)
+			h.EventTime, i, ok = fastInt(b, j)
+			h.EventTime, ok = p.us(h.EventTime, ok)
 		case 'T':
-			txTime, i, ok = fastInt(b, j)
-			txTime, ok = p.us(txTime, ok)
+			*tx, i, ok = fastInt(b, j)
+			*tx, ok = p.us(*tx, ok)
 		case 's':
-			i, ok = p.fastSymbol(b, j, &sym)
+			i, ok = p.fastSymbol(b, j, &h.Symbol)
 		case 'U':
-			first, i, ok = fastInt(b, j)
+			p.depth.FirstUpdateID, i, ok = fastInt(b, j)
 		case 'u':
-			last, i, ok = fastInt(b, j)
+			*last, i, ok = fastInt(b, j)
 		case kPu:
-			prev, i, ok = fastInt(b, j)
+			p.depth.PrevLastUpdateID, i, ok = fastInt(b, j)
 			have |= 1 << fPu
 		case 'b':
 			p.bids, i, ok = fastLevels(b, j, p.bids[:0])
@@ -506,25 +512,18 @@ func (p *Parser) fastDepth(b []byte, i int) (int, bool) {
 			break
 		}
 	}
-	f := &p.frame
-	if f.HasStream && f.Stream.Channel == market.ChannelPartialDepth {
+	h.Exchange, h.ReceiveTime = p.exchange, p.recv
+	if partial {
 		ev := &p.snapshot
-		ev.Exchange, ev.ReceiveTime, ev.Symbol, ev.EventTime = p.exchange, p.recv, sym, eventTime
 		ev.Source = market.SnapshotPartial
-		ev.TransactionTime = txTime
-		ev.LastUpdateID = last
 		ev.Bids, ev.Asks = p.bids, p.asks
 		return i, p.fastEvent(source.KindDepthSnapshot, market.ChannelPartialDepth)
 	}
 	ev := &p.depth
-	ev.Exchange, ev.ReceiveTime, ev.Symbol, ev.EventTime = p.exchange, p.recv, sym, eventTime
-	ev.TransactionTime = txTime
-	ev.FirstUpdateID, ev.LastUpdateID, ev.PrevLastUpdateID = first, last, 0
-	if p.futures {
-		if have&(1<<fPu) == 0 {
-			return i, false
-		}
-		ev.PrevLastUpdateID = prev
+	if !p.futures {
+		ev.PrevLastUpdateID = 0
+	} else if have&(1<<fPu) == 0 {
+		return i, false
 	}
 	ev.Bids, ev.Asks = p.bids, p.asks
 	return i, p.fastEvent(source.KindDepthUpdate, market.ChannelDepth)
