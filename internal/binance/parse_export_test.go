@@ -11,3 +11,10 @@ func TakesFastPath(p *Parser, frame []byte) bool {
 	p.recv, p.b = 1, frame
 	return p.parseFast(frame)
 }
+
+// KnownEventName reports whether the fast path recognizes the "e" value at
+// b[j] (followed by `","`).
+func KnownEventName(b []byte, j int) bool {
+	ev, _ := eventName(b, j)
+	return ev != evNone
+}

@@ -299,40 +299,124 @@ func (p *Parser) fastPayload(b []byte, i int) (int, bool) {
 	f := &p.frame
 	const e = `{"e":"`
 	if !hasPrefix(b[i:], e) {
-		// Spot book tickers have no "e".
-		if f.HasStream && f.Stream.Channel == market.ChannelBookTicker && f.Stream.Control == ControlNone {
-			return p.fastBookTicker(b, i+1, false)
+		// Spot book tickers and partial depths have no "e".
+		if f.HasStream && f.Stream.Control == ControlNone {
+			switch f.Stream.Channel {
+			case market.ChannelBookTicker:
+				return p.fastBookTicker(b, i+1, false)
+			case market.ChannelPartialDepth:
+				return p.fastSpotPartial(b, i+1)
+			}
 		}
 		return i, false
 	}
-	s, end, ok := fastStr(b, i+len(e)-1)
-	if !ok || end+1 >= len(b) || b[end+1] != ',' {
-		return i, false
-	}
-	i = end + 2
-	switch string(b[s:end]) {
-	case "trade":
+	ev, i := eventName(b, i+len(e))
+	switch ev {
+	case evTrade:
 		return p.fastTrade(b, i)
-	case "aggTrade":
+	case evAggTrade:
 		return p.fastAggTrade(b, i)
-	case "depthUpdate":
+	case evDepthUpdate:
 		return p.fastDepth(b, i)
-	case "bookTicker":
+	case evBookTicker:
 		return p.fastBookTicker(b, i, true)
-	case "kline":
+	case evKline:
 		return p.fastKline(b, i)
-	case "24hrTicker":
+	case evTicker:
 		return p.fastTicker(b, i, market.TickerFull)
-	case "24hrMiniTicker":
+	case evMiniTicker:
 		return p.fastTicker(b, i, market.TickerMini)
-	case "markPriceUpdate":
+	case evMarkPrice:
 		return p.fastMarkPrice(b, i)
-	case "forceOrder":
+	case evForceOrder:
 		return p.fastForceOrder(b, i)
-	case "indexPriceUpdate":
+	case evIndexPrice:
 		return p.fastIndexPrice(b, i)
 	}
 	return i, false
+}
+
+// Event types of the fast path, named by their "e" values.
+const (
+	evNone = iota
+	evTrade
+	evAggTrade
+	evDepthUpdate
+	evBookTicker
+	evKline
+	evTicker
+	evMiniTicker
+	evMarkPrice
+	evForceOrder
+	evIndexPrice
+	nEvents
+)
+
+// eventText is each event's "e" value followed by `","`: the closing quote,
+// the comma and the next key's opening quote, as Binance writes them.
+var eventText = [nEvents]string{
+	evTrade:       `trade","`,
+	evAggTrade:    `aggTrade","`,
+	evDepthUpdate: `depthUpdate","`,
+	evBookTicker:  `bookTicker","`,
+	evKline:       `kline","`,
+	evTicker:      `24hrTicker","`,
+	evMiniTicker:  `24hrMiniTicker","`,
+	evMarkPrice:   `markPriceUpdate","`,
+	evForceOrder:  `forceOrder","`,
+	evIndexPrice:  `indexPriceUpdate","`,
+}
+
+// eventTail is the part of eventText after its first 8 bytes, as two
+// little-endian words and masks.
+var eventTail = func() (t [nEvents]struct{ w, m [2]uint64 }) {
+	for ev, s := range eventText {
+		for k := 8; k < len(s); k++ {
+			t[ev].w[(k-8)/8] |= uint64(s[k]) << (8 * uint((k-8)%8))
+			t[ev].m[(k-8)/8] |= 0xff << (8 * uint((k-8)%8))
+		}
+	}
+	return t
+}()
+
+// eventName identifies the "e" value starting at b[j] from its first 8
+// bytes (one switch on a loaded word instead of finding the closing quote
+// and comparing strings), checks the rest of eventText, and returns the
+// event and the index of the next key.
+func eventName(b []byte, j int) (int, int) {
+	var ev int
+	// The cases are eventText[ev][:8] as little-endian words
+	// (TestEventNameWords checks them).
+	switch load8(b, j) {
+	case 0x222c226564617274:
+		ev = evTrade
+	case 0x6564617254676761:
+		ev = evAggTrade
+	case 0x6470556874706564:
+		ev = evDepthUpdate
+	case 0x6b6369546b6f6f62:
+		ev = evBookTicker
+	case 0x222c22656e696c6b:
+		ev = evKline
+	case 0x6b63695472683432:
+		ev = evTicker
+	case 0x696e694d72683432:
+		ev = evMiniTicker
+	case 0x636972506b72616d:
+		ev = evMarkPrice
+	case 0x64724f6563726f66:
+		ev = evForceOrder
+	case 0x6972507865646e69:
+		ev = evIndexPrice
+	default:
+		return evNone, j
+	}
+	t := &eventTail[ev]
+	if (load8(b, j+8)^t.w[0])&t.m[0]|(load8(b, j+16)^t.w[1])&t.m[1] != 0 {
+		return evNone, j
+	}
+	// Past the closing quote and the comma: at the next key's quote.
+	return ev, j + len(eventText[ev]) - 1
 }
 
 // Each event parser below starts at the first key after "e" and returns
@@ -527,6 +611,66 @@ func (p *Parser) fastDepth(b []byte, i int) (int, bool) {
 	}
 	ev.Bids, ev.Asks = p.bids, p.asks
 	return i, p.fastEvent(source.KindDepthUpdate, market.ChannelDepth)
+}
+
+// fastSpotPartial parses a spot partial-depth snapshot, {"lastUpdateId":
+// n,"bids":[...],"asks":[...]}, which has no symbol: it comes from the
+// stream name. Without "e", some keys (id, result, code, error, e, and the
+// one-letter level keys b and a) would make the generic path read the frame
+// differently: they give up.
+func (p *Parser) fastSpotPartial(b []byte, i int) (int, bool) {
+	f := &p.frame
+	ev := &p.snapshot
+	if f.Stream.Symbol.IsZero() {
+		return i, false
+	}
+	ev.EventTime, ev.TransactionTime = 0, 0
+	var have uint64
+	for {
+		var ok bool
+		switch {
+		case hasPrefix(b[i:], `"lastUpdateId":`):
+			ev.LastUpdateID, i, ok = fastInt(b, i+len(`"lastUpdateId":`))
+			have |= 1 << fLastUpdateID
+		case hasPrefix(b[i:], `"bids":`):
+			p.bids, i, ok = fastLevels(b, i+len(`"bids":`), p.bids[:0])
+			have |= 1 << fBids
+		case hasPrefix(b[i:], `"asks":`):
+			p.asks, i, ok = fastLevels(b, i+len(`"asks":`), p.asks[:0])
+			have |= 1 << fAsks
+		default:
+			k, j := key1(b, i)
+			if k == keyBad {
+				k, j = fastKey(b, i)
+			}
+			switch k {
+			case 'E':
+				ev.EventTime, i, ok = fastInt(b, j)
+				ev.EventTime, ok = p.us(ev.EventTime, ok)
+			case 'T':
+				ev.TransactionTime, i, ok = fastInt(b, j)
+				ev.TransactionTime, ok = p.us(ev.TransactionTime, ok)
+			case keyBad, 'e', 'b', 'a':
+				return i, false
+			default:
+				i, ok = p.fastSkip(b, j)
+			}
+		}
+		if !ok {
+			return i, false
+		}
+		var more, done bool
+		if i, more, done = fastNext(b, i); !more {
+			if !done || have&reqSpotPartial != reqSpotPartial {
+				return i, false
+			}
+			break
+		}
+	}
+	ev.Exchange, ev.ReceiveTime, ev.Symbol = p.exchange, p.recv, f.Stream.Symbol
+	ev.Source = market.SnapshotPartial
+	ev.Bids, ev.Asks = p.bids, p.asks
+	return i, p.fastEvent(source.KindDepthSnapshot, market.ChannelPartialDepth)
 }
 
 // fastLevels reads an order-book side written compactly:

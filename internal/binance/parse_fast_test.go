@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ims-dev/ims/internal/binance"
@@ -138,12 +140,12 @@ func decodeNumber(t testing.TB, b []byte) any {
 }
 
 // TestFastPathTakesRecordedFrames: every recorded market-data frame the
-// parser maps goes through the fast path (a regression here is a silent
-// slowdown, so it is a test failure).
+// parser maps, and every benchmark frame, goes through the fast path (a
+// regression here is a silent slowdown, so it is a test failure).
 func TestFastPathTakesRecordedFrames(t *testing.T) {
 	n := 0
 	for _, s := range streamSamples(t) {
-		if bytes.Contains([]byte(s.file), []byte(".docs.")) || bytes.Contains([]byte(s.file), []byte("-control")) {
+		if strings.Contains(s.file, ".docs.") || strings.Contains(s.file, "-control") {
 			continue
 		}
 		p := binance.NewParser(s.market, binance.ParserOptions{})
@@ -157,6 +159,19 @@ func TestFastPathTakesRecordedFrames(t *testing.T) {
 	}
 	if n < 2500 {
 		t.Fatalf("only %d recorded frames", n)
+	}
+	for _, set := range benchSets {
+		p := binance.NewParser(set.market, binance.ParserOptions{})
+		for _, f := range set.files {
+			for _, line := range readLines(t, filepath.Join("testdata", f)) {
+				if set.stream != "" {
+					line = []byte(`{"stream":` + strconv.Quote(set.stream) + `,"data":` + string(line) + `}`)
+				}
+				if !binance.TakesFastPath(p, line) {
+					t.Errorf("%s: benchmark frame not taken by the fast path: %s", set.name, line)
+				}
+			}
+		}
 	}
 }
 
@@ -290,9 +305,15 @@ func TestFastPathTimeUnitAndRawStream(t *testing.T) {
 		`{"e":"kline","E":1,"s":"ABC","k":{"t":1,"T":2,"s":"BNBBTC","i":"1m","f":1,"L":2,"o":"1","c":"1","h":"1","l":"1","v":"1","n":1,"x":false,"q":"1","V":"1","Q":"1"}}`,
 		`{"e":"kline","E":1,"k":{"t":1,"T":2,"i":"1m","f":1,"L":2,"o":"1","c":"1","h":"1","l":"1","v":"1","n":1,"x":false,"q":"1","V":"1","Q":"1"}}`,
 		`{"e":"kline","E":1,"k":{"t":1,"T":2,"s":"","i":"1m","f":1,"L":2,"o":"1","c":"1","h":"1","l":"1","v":"1","n":1,"x":false,"q":"1","V":"1","Q":"1"}}`,
+		`{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}`,
+		`{"lastUpdateId":160,"bids":[["0.0024","10"]],"asks":[["0.0026","100"]],"E":5,"T":6,"x":1}`,
+		`{"lastUpdateId":160,"bids":[],"asks":[],"b":[["1","1"]]}`,
+		`{"lastUpdateId":160,"bids":[],"asks":[],"id":1}`,
+		`{"lastUpdateId":160,"bids":[],"asks":[],"e":"depthUpdate"}`,
+		`{"lastUpdateId":160,"bids":[]}`,
 	}
 	for _, unit := range []binance.TimeUnit{binance.Millisecond, binance.Microsecond} {
-		for _, raw := range []string{"", "bnbbtc@trade", "bnbbtc@bookTicker", "bnbbtc@kline_1m", "bnbbtc@kline_5m"} {
+		for _, raw := range []string{"", "bnbbtc@trade", "bnbbtc@bookTicker", "bnbbtc@kline_1m", "bnbbtc@kline_5m", "bnbbtc@depth5", "bnbbtc@depth20@100ms"} {
 			for _, m := range []binance.Market{binance.Spot, binance.USDM} {
 				for _, f := range frames {
 					fast := binance.NewParser(m, binance.ParserOptions{TimeUnit: unit})
@@ -307,6 +328,24 @@ func TestFastPathTimeUnitAndRawStream(t *testing.T) {
 						t.Fatalf("unit %v raw %q %s\nfast    %+v\ngeneric %+v", unit, raw, f, got, want)
 					}
 				}
+			}
+		}
+	}
+}
+
+func TestEventNameWords(t *testing.T) {
+	for _, name := range []string{"trade", "aggTrade", "depthUpdate", "bookTicker", "kline", "24hrTicker", "24hrMiniTicker",
+		"markPriceUpdate", "forceOrder", "indexPriceUpdate"} {
+		frame := []byte(`{"e":"` + name + `","E":1}`)
+		if !binance.KnownEventName(frame, 6) {
+			t.Errorf("%s: not recognized", name)
+		}
+		for cut := 6; cut < 6+len(name)+3; cut++ {
+			// Any other byte in the name or the `","` after it is not.
+			other := append(append([]byte(nil), frame[:cut]...), 'X')
+			other = append(other, frame[cut+1:]...)
+			if binance.KnownEventName(other, 6) {
+				t.Errorf("%s: %q recognized", name, other)
 			}
 		}
 	}
