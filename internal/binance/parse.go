@@ -345,6 +345,20 @@ func (p *Parser) Next() (bool, error) {
 		p.buf, f.More = nil, false
 		return false, p.malformed(i, "frame: event array element is not an object")
 	}
+	if !p.generic {
+		// All-market arrays hold events as the fast path knows them.
+		p.hint = nil
+		if end, ok := p.fastPayload(b, i); ok && end < len(b) && (b[end] == ',' || b[end] == ']') {
+			if b[end] == ',' {
+				p.arrPos, f.More = end+1, true
+			} else {
+				p.buf, f.More = nil, false
+			}
+			return true, nil
+		}
+		f.Type = FrameNone
+		f.Event.Kind, f.Event.Channel = source.KindNone, market.ChannelNone
+	}
 	p.top.present, p.inner.present = 0, 0
 	p.err = nil
 	end, err := p.scanObject(b, i, &p.top, levelPayload)

@@ -350,3 +350,27 @@ func TestEventNameWords(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathArrays: elements of all-market arrays go through the fast
+// path one by one, falling back per element.
+func TestFastPathArrays(t *testing.T) {
+	mp := func(sym, p string) string {
+		return `{"e":"markPriceUpdate","E":1562305380000,"s":"` + sym + `","p":"` + p + `","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}`
+	}
+	frames := []string{
+		`{"stream":"!markPrice@arr@1s","data":[` + mp("BTCUSDT", "11794.15000000") + `,` + mp("ETHUSDT", "300.1") + `]}`,
+		`{"stream":"!markPrice@arr@1s","data":[` + mp("BTCUSDT", "11794.15000000") + ` , ` + mp("ETHUSDT", "300.1") + ` ]}`,
+		`{"stream":"!markPrice@arr@1s","data":[` + mp("BTCUSDT", "1e5") + `,` + mp("ETHUSDT", "300.1") + `]}`,
+		`{"stream":"!markPrice@arr@1s","data":[` + mp("BTCUSDT", "1") + `,{"e":"markPriceUpdate","E":1,"s":"X"},` + mp("ETHUSDT", "300.1") + `]}`,
+		`{"stream":"!markPrice@arr@1s","data":[` + mp("BTCUSDT", "1") + `,` + mp("ETHUSDT", "300.1") + `,]}`,
+		`{"stream":"!markPrice@arr@1s","data":[` + mp("BTCUSDT", "1") + `,{"e":"trade"}]}`,
+		`{"stream":"!miniTicker@arr","data":[{"e":"24hrMiniTicker","E":123456789,"s":"BNBBTC","c":"0.0025","o":"0.0010","h":"0.0025","l":"0.0010","v":"10000","q":"18"},{"e":"24hrMiniTicker","E":123456789,"s":"ETHBTC","c":"0.0025","o":"0.0010","h":"0.0025","l":"0.0010","v":"10000","q":"18"}]}`,
+		`[` + mp("BTCUSDT", "1") + `,` + mp("ETHUSDT", "2") + `]`,
+	}
+	for _, f := range frames {
+		for _, m := range []binance.Market{binance.Spot, binance.USDM} {
+			fast := binance.NewParser(m, binance.ParserOptions{})
+			checkSameAsGeneric(t, fast, m, "", []byte(f))
+		}
+	}
+}
