@@ -270,12 +270,13 @@ func (p *Parser) parseFast(frame []byte) bool {
 	const head, data = `{"stream":"`, `","data":{`
 	f := &p.frame
 	if !hasPrefix(frame, head) {
-		if !hasPrefix(frame, `{"e":"`) {
-			return false
-		}
+		// An unwrapped event: from a raw /ws/<stream> connection (the
+		// stream given by SetRawStream), or a bare one with "e" first.
 		p.hint = nil
 		if p.hasRaw {
 			f.Stream, f.HasStream, p.hint = p.raw, true, &p.rawHint
+		} else if !hasPrefix(frame, `{"e":"`) {
+			return false
 		}
 		end, ok := p.fastPayload(frame, 0)
 		return ok && end == len(frame)
@@ -298,6 +299,9 @@ func (p *Parser) parseFast(frame []byte) bool {
 func (p *Parser) fastPayload(b []byte, i int) (int, bool) {
 	f := &p.frame
 	const e = `{"e":"`
+	if i >= len(b) || b[i] != '{' {
+		return i, false
+	}
 	if !hasPrefix(b[i:], e) {
 		// Spot book tickers and partial depths have no "e".
 		if f.HasStream && f.Stream.Control == ControlNone {

@@ -311,6 +311,11 @@ func TestFastPathTimeUnitAndRawStream(t *testing.T) {
 		`{"lastUpdateId":160,"bids":[],"asks":[],"id":1}`,
 		`{"lastUpdateId":160,"bids":[],"asks":[],"e":"depthUpdate"}`,
 		`{"lastUpdateId":160,"bids":[]}`,
+		`X"u":1,"s":"BNBBTC","b":"1","B":"2","a":"3","A":"4"}`,
+		`X"lastUpdateId":160,"bids":[],"asks":[]}`,
+		`{"u":1,"s":"BNBBTC","b":"1","B":"2","a":"3","A":"4"} `,
+		`{"u":1,"s":"bnbbtc","b":"1","B":"2","a":"3","A":"4","e":"bookTicker"}`,
+		`{"u":1,"s":"BNBBTC","b":"1","B":"2","a":"3","A":"4","e":"bookTicker","e":"bookTicker"}`,
 	}
 	for _, unit := range []binance.TimeUnit{binance.Millisecond, binance.Microsecond} {
 		for _, raw := range []string{"", "bnbbtc@trade", "bnbbtc@bookTicker", "bnbbtc@kline_1m", "bnbbtc@kline_5m", "bnbbtc@depth5", "bnbbtc@depth20@100ms"} {

@@ -18,6 +18,13 @@ import (
 func fuzzSeeds(f *testing.F) {
 	for _, s := range streamSamples(f) {
 		f.Add(s.data, uint8(s.market))
+		// The first lines of each file, and the docs samples (raw
+		// payloads), also on every raw connection FuzzParse knows.
+		if s.line == 1 || strings.Contains(s.file, ".docs.") {
+			for r := 1; r < len(fuzzRawStreams); r++ {
+				f.Add(s.data, uint8(6*r+int(s.market)-1))
+			}
+		}
 	}
 	for _, s := range []string{
 		`{"result":null,"id":1}`, `{"code":2,"msg":"x"}`, `{"error":{"code":1,"msg":"y"},"id":2}`,
@@ -31,14 +38,23 @@ func fuzzSeeds(f *testing.F) {
 	}
 }
 
+// fuzzRawStreams are the raw connections FuzzParse also parses frames on.
+var fuzzRawStreams = []string{"", "bnbbtc@bookTicker", "bnbbtc@depth5", "btcusdt@depth@100ms", "btcusdt@trade", "btcusdt@kline_1m", "btcusd_perp@markPrice"}
+
 // FuzzParse feeds arbitrary frames to the parser: it must never panic, must
 // only accept valid JSON, and what it accepts must be self-consistent.
 func FuzzParse(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, frame []byte, mi uint8) {
 		m := binance.Market(mi%6 + 1)
-		// The fast path gives what the generic path gives, on every input.
-		checkSameAsGeneric(t, binance.NewParser(m, binance.ParserOptions{}), m, "", frame)
+		// The fast path gives what the generic path gives, on every input,
+		// on combined and on raw connections.
+		raw := fuzzRawStreams[int(mi/6)%len(fuzzRawStreams)]
+		fast := binance.NewParser(m, binance.ParserOptions{})
+		if raw != "" {
+			fast.SetRawStream(mustStream(t, raw))
+		}
+		checkSameAsGeneric(t, fast, m, raw, frame)
 		p := binance.NewParser(m, binance.ParserOptions{})
 		fr, err := p.Parse(frame, 5)
 		if err != nil {
