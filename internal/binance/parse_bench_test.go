@@ -87,18 +87,22 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
+// recordedSets are every recorded stream frame of each market (the real mix
+// of channels).
+var recordedSets = []struct {
+	name   string
+	market binance.Market
+	files  []string
+}{
+	{"spot", binance.Spot, []string{"spot-trade.jsonl", "spot-aggTrade.jsonl", "spot-kline.jsonl", "spot-bookTicker.jsonl", "spot-depthUpdate.jsonl", "spot-ticker.jsonl"}},
+	{"usdm", binance.USDM, []string{"usdm-trade.jsonl", "usdm-aggTrade.jsonl", "usdm-kline.jsonl", "usdm-bookTicker.jsonl", "usdm-depthUpdate.jsonl", "usdm-ticker.jsonl", "usdm-markPrice.jsonl", "usdm-forceOrder.jsonl"}},
+	{"coinm", binance.CoinM, []string{"coinm-trade.jsonl", "coinm-aggTrade.jsonl", "coinm-kline.jsonl", "coinm-bookTicker.jsonl", "coinm-depthUpdate.jsonl", "coinm-ticker.jsonl", "coinm-markPrice.jsonl", "coinm-forceOrder.jsonl", "coinm-indexPrice.jsonl"}},
+}
+
 // BenchmarkParseAllRecorded runs every recorded stream frame of a market
-// (the real mix of channels) through one parser.
+// through one parser.
 func BenchmarkParseAllRecorded(b *testing.B) {
-	for _, m := range []struct {
-		name   string
-		market binance.Market
-		files  []string
-	}{
-		{"spot", binance.Spot, []string{"spot-trade.jsonl", "spot-aggTrade.jsonl", "spot-kline.jsonl", "spot-bookTicker.jsonl", "spot-depthUpdate.jsonl", "spot-ticker.jsonl"}},
-		{"usdm", binance.USDM, []string{"usdm-trade.jsonl", "usdm-aggTrade.jsonl", "usdm-kline.jsonl", "usdm-bookTicker.jsonl", "usdm-depthUpdate.jsonl", "usdm-ticker.jsonl", "usdm-markPrice.jsonl", "usdm-forceOrder.jsonl"}},
-		{"coinm", binance.CoinM, []string{"coinm-trade.jsonl", "coinm-aggTrade.jsonl", "coinm-kline.jsonl", "coinm-bookTicker.jsonl", "coinm-depthUpdate.jsonl", "coinm-ticker.jsonl", "coinm-markPrice.jsonl", "coinm-forceOrder.jsonl", "coinm-indexPrice.jsonl"}},
-	} {
+	for _, m := range recordedSets {
 		b.Run(m.name, func(b *testing.B) {
 			frames, total := loadBenchFrames(b, m.files, "")
 			p := binance.NewParser(m.market, binance.ParserOptions{LevelCapacity: 256})

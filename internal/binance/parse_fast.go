@@ -269,7 +269,8 @@ func (p *Parser) fastEvent(k source.Kind, ch market.Channel) bool {
 func (p *Parser) parseFast(frame []byte) bool {
 	const head, data = `{"stream":"`, `","data":{`
 	f := &p.frame
-	if !hasPrefix(frame, head) {
+	// `{"stream":"`, compared as words (TestWrapperWords checks them).
+	if load8(frame, 0) != 0x6d6165727473227b || load8(frame, 8)&0xffffff != 0x223a22 {
 		// An unwrapped event: from a raw /ws/<stream> connection (the
 		// stream given by SetRawStream), or a bare one with "e" first.
 		p.hint = nil
@@ -282,7 +283,8 @@ func (p *Parser) parseFast(frame []byte) bool {
 		return ok && end == len(frame)
 	}
 	s, e, ok := fastStr(frame, len(head)-1)
-	if !ok || !hasPrefix(frame[e:], data) {
+	// `","data":{`
+	if !ok || load8(frame, e) != 0x2261746164222c22 || load8(frame, e+8)&0xffff != 0x7b3a {
 		return false
 	}
 	se, ok := p.lookupStream(frame[s:e])

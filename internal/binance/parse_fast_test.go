@@ -379,3 +379,19 @@ func TestFastPathArrays(t *testing.T) {
 		}
 	}
 }
+
+func TestWrapperWords(t *testing.T) {
+	p := binance.NewParser(binance.Spot, binance.ParserOptions{})
+	good := `{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true}}`
+	if !binance.TakesFastPath(p, []byte(good)) {
+		t.Fatalf("not taken: %s", good)
+	}
+	// Any other byte in the wrapper's fixed text is not the fast path's.
+	for _, at := range []int{0, 1, 5, 8, 9, 10, 25, 26, 30, 33, 34} {
+		bad := []byte(good)
+		bad[at] = 'X'
+		if binance.TakesFastPath(p, bad) {
+			t.Errorf("taken with byte %d changed: %s", at, bad)
+		}
+	}
+}

@@ -133,3 +133,27 @@ func BenchmarkParseEncode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParseEncodeAllRecorded is BenchmarkParseEncode over every
+// recorded stream frame of a market (the real mix of channels).
+func BenchmarkParseEncodeAllRecorded(b *testing.B) {
+	for _, m := range recordedSets {
+		b.Run(m.name, func(b *testing.B) {
+			frames, total := loadBenchFrames(b, m.files, "")
+			p := binance.NewParser(m.market, binance.ParserOptions{LevelCapacity: 256})
+			buf := make([]byte, 0, 64<<10)
+			b.SetBytes(int64(total / len(frames)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				fr, err := p.Parse(frames[i%len(frames)], int64(i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if buf, err = encodeEvent(buf[:0], &fr.Event); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
