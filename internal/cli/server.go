@@ -56,9 +56,8 @@ send is acknowledged, "interval" (the default) every --fsync-interval, "never"
 when the operating system decides. A process crash loses nothing acknowledged
 in any mode; a power loss may lose up to one interval (or more with never).
 
-The data directory is locked while the server runs: a second server (or an
-ims relay with an embedded server) on the same directory fails to start with
-an error naming the process that holds it.
+The data directory is locked while the server runs: a second server on the
+same directory fails to start with an error naming the process that holds it.
 
 SIGINT or SIGTERM stops accepting connections, finishes requests in flight,
 flushes, closes files and exits 0.`,
