@@ -332,7 +332,7 @@ func (s *Server) simple(c *session, uid uint32, acc *rights, code wire.Command, 
 	case wire.CmdGetSnapshotFile:
 		return out, wire.ErrFeatureUnavailable
 	case wire.CmdGetClusterMetadata:
-		return s.getClusterMetadata(out), nil
+		return s.getClusterMetadata(c.conn.LocalAddr(), out), nil
 	case wire.CmdGetMe:
 		return s.getMe(c, out), nil
 	case wire.CmdGetClients:

@@ -74,11 +74,13 @@ func (s *Server) getClients(acc *rights, out []byte) ([]byte, *wire.Error) {
 }
 
 // getClusterMetadata describes this server as a one-node cluster, as Iggy
-// does with clustering off, so SDKs never look for another leader.
-func (s *Server) getClusterMetadata(out []byte) []byte {
+// does with clustering off, so SDKs never look for another leader. The node's
+// address is the one this connection reached (local), not the listen address:
+// a server on 0.0.0.0 must not send clients to "0.0.0.0".
+func (s *Server) getClusterMetadata(local net.Addr, out []byte) []byte {
 	host, port := "127.0.0.1", uint16(0)
-	if s.ln != nil {
-		if h, p, err := net.SplitHostPort(s.ln.Addr().String()); err == nil {
+	if local != nil {
+		if h, p, err := net.SplitHostPort(local.String()); err == nil {
 			host = h
 			if n, err := strconv.ParseUint(p, 10, 16); err == nil {
 				port = uint16(n)

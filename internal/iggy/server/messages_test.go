@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -279,6 +280,11 @@ func TestSystemCommands(t *testing.T) {
 	cm, err := wire.ParseClusterMetadata(c.ok(wire.CmdGetClusterMetadata, nil))
 	if err != nil || cm.Name != "single-node" || len(cm.Nodes) != 1 || cm.Nodes[0].Name != "iggy-node" {
 		t.Fatalf("cluster metadata %+v %v", cm, err)
+	}
+	// The node is where this client connected, so an SDK's leader check
+	// never redirects it (a 0.0.0.0 listener must not answer "0.0.0.0").
+	if got := net.JoinHostPort(cm.Nodes[0].IP, strconv.Itoa(int(cm.Nodes[0].TCPPort))); got != srv.Addr() {
+		t.Fatalf("cluster node address %s, client dialled %s", got, srv.Addr())
 	}
 }
 
