@@ -1,6 +1,7 @@
 package sbecodec
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ims-dev/ims/internal/market"
@@ -57,6 +58,46 @@ func BenchmarkDecodeDepthUpdate20(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendDepthUpdateLevels and BenchmarkDecodeDepthUpdateLevels
+// vary the levels per side: the difference between two sizes divided by the
+// levels added (2 per step of one per side) is the cost of one level, the
+// time at 0 the fixed cost of the message.
+func BenchmarkAppendDepthUpdateLevels(b *testing.B) {
+	for _, n := range depthSizes {
+		b.Run(fmt.Sprintf("levels=%d", 2*n), func(b *testing.B) {
+			ev := market.DepthUpdate{Header: hdr(market.ExchangeBinanceUSDM, "BTCUSDT"), Bids: levels(n), Asks: levels(n)}
+			buf := make([]byte, 0, DepthUpdateSize(&ev))
+			b.ReportAllocs()
+			b.SetBytes(int64(DepthUpdateSize(&ev)))
+			b.ResetTimer()
+			for range b.N {
+				buf, _ = AppendDepthUpdate(buf[:0], &ev)
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeDepthUpdateLevels(b *testing.B) {
+	for _, n := range depthSizes {
+		b.Run(fmt.Sprintf("levels=%d", 2*n), func(b *testing.B) {
+			ev := market.DepthUpdate{Header: hdr(market.ExchangeBinanceUSDM, "BTCUSDT"), Bids: levels(n), Asks: levels(n)}
+			msg, _ := AppendDepthUpdate(nil, &ev)
+			got := market.DepthUpdate{Bids: make([]market.Level, 0, n), Asks: make([]market.Level, 0, n)}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg)))
+			b.ResetTimer()
+			for range b.N {
+				if err := DecodeDepthUpdate(msg, &got); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// depthSizes are the levels per side of the Levels benchmarks.
+var depthSizes = []int{0, 5, 20, 100}
 
 func BenchmarkEventsDecodeMixed(b *testing.B) {
 	var msgs [][]byte

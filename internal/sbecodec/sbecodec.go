@@ -189,20 +189,24 @@ func AppendDepthUpdate(dst []byte, ev *market.DepthUpdate) ([]byte, error) {
 	m.SetFirstUpdateID(ev.FirstUpdateID)
 	m.SetLastUpdateID(ev.LastUpdateID)
 	m.SetPrevLastUpdateID(ev.PrevLastUpdateID)
-	// Explicit loops, not a generic helper: the accessors must inline.
-	bids, _ := m.BidsCount(len(ev.Bids))
-	for i := range ev.Bids {
-		l := &ev.Bids[i]
-		bids.Next()
-		bids.Price().Set(l.Price.Mantissa, l.Price.Scale)
-		bids.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
+	// Entries by index, in explicit loops rather than a generic helper: the
+	// accessors inline to two 8-byte and two 1-byte stores per level. The
+	// level slices are copied to locals so that the stores into msg,
+	// which might alias *ev as far as the compiler knows, do not force it
+	// to reload them on every level.
+	lv := ev.Bids
+	bids, _ := m.PutBids(len(lv))
+	for i := range lv {
+		l, e := &lv[i], bids.Entry(i)
+		e.Price().Set(l.Price.Mantissa, l.Price.Scale)
+		e.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
 	}
-	asks, _ := m.AsksCount(len(ev.Asks))
-	for i := range ev.Asks {
-		l := &ev.Asks[i]
-		asks.Next()
-		asks.Price().Set(l.Price.Mantissa, l.Price.Scale)
-		asks.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
+	lv = ev.Asks
+	asks, _ := m.PutAsks(len(lv))
+	for i := range lv {
+		l, e := &lv[i], asks.Entry(i)
+		e.Price().Set(l.Price.Mantissa, l.Price.Scale)
+		e.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
 	}
 	return dst, nil
 }
@@ -223,19 +227,22 @@ func AppendDepthSnapshot(dst []byte, ev *market.DepthSnapshot) ([]byte, error) {
 	m.SetSource(imssbe.SnapshotSource(ev.Source))
 	m.SetTransactionTime(ev.TransactionTime)
 	m.SetLastUpdateID(ev.LastUpdateID)
-	bids, _ := m.BidsCount(len(ev.Bids))
-	for i := range ev.Bids {
-		l := &ev.Bids[i]
-		bids.Next()
-		bids.Price().Set(l.Price.Mantissa, l.Price.Scale)
-		bids.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
+	// The level slices are copied to locals so that the stores into msg,
+	// which might alias *ev as far as the compiler knows, do not force it
+	// to reload them on every level.
+	lv := ev.Bids
+	bids, _ := m.PutBids(len(lv))
+	for i := range lv {
+		l, e := &lv[i], bids.Entry(i)
+		e.Price().Set(l.Price.Mantissa, l.Price.Scale)
+		e.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
 	}
-	asks, _ := m.AsksCount(len(ev.Asks))
-	for i := range ev.Asks {
-		l := &ev.Asks[i]
-		asks.Next()
-		asks.Price().Set(l.Price.Mantissa, l.Price.Scale)
-		asks.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
+	lv = ev.Asks
+	asks, _ := m.PutAsks(len(lv))
+	for i := range lv {
+		l, e := &lv[i], asks.Entry(i)
+		e.Price().Set(l.Price.Mantissa, l.Price.Scale)
+		e.Quantity().Set(l.Quantity.Mantissa, l.Quantity.Scale)
 	}
 	return dst, nil
 }
@@ -519,15 +526,21 @@ func DecodeDepthUpdate(msg []byte, ev *market.DepthUpdate) error {
 	ev.FirstUpdateID = m.FirstUpdateID()
 	ev.LastUpdateID = m.LastUpdateID()
 	ev.PrevLastUpdateID = m.PrevLastUpdateID()
-	bids, asks := m.Bids(), m.Asks()
-	ev.Bids = slices.Grow(ev.Bids[:0], bids.Count())
-	for bids.Next() {
-		ev.Bids = append(ev.Bids, market.Level{Price: decP(bids.Price()), Quantity: decQ(bids.Quantity())})
+	// Filled through locals, as in AppendDepthUpdate.
+	bids := m.BidsEntries()
+	lv := slices.Grow(ev.Bids[:0], bids.Count())[:bids.Count()]
+	for i := range lv {
+		e := bids.Entry(i)
+		lv[i] = market.Level{Price: decP(e.Price()), Quantity: decQ(e.Quantity())}
 	}
-	ev.Asks = slices.Grow(ev.Asks[:0], asks.Count())
-	for asks.Next() {
-		ev.Asks = append(ev.Asks, market.Level{Price: decP(asks.Price()), Quantity: decQ(asks.Quantity())})
+	ev.Bids = lv
+	asks := m.AsksEntries()
+	lv = slices.Grow(ev.Asks[:0], asks.Count())[:asks.Count()]
+	for i := range lv {
+		e := asks.Entry(i)
+		lv[i] = market.Level{Price: decP(e.Price()), Quantity: decQ(e.Quantity())}
 	}
+	ev.Asks = lv
 	return nil
 }
 
@@ -542,15 +555,21 @@ func DecodeDepthSnapshot(msg []byte, ev *market.DepthSnapshot) error {
 	ev.Source = market.SnapshotSource(m.Source())
 	ev.TransactionTime = m.TransactionTime()
 	ev.LastUpdateID = m.LastUpdateID()
-	bids, asks := m.Bids(), m.Asks()
-	ev.Bids = slices.Grow(ev.Bids[:0], bids.Count())
-	for bids.Next() {
-		ev.Bids = append(ev.Bids, market.Level{Price: decP(bids.Price()), Quantity: decQ(bids.Quantity())})
+	// Filled through locals, as in AppendDepthUpdate.
+	bids := m.BidsEntries()
+	lv := slices.Grow(ev.Bids[:0], bids.Count())[:bids.Count()]
+	for i := range lv {
+		e := bids.Entry(i)
+		lv[i] = market.Level{Price: decP(e.Price()), Quantity: decQ(e.Quantity())}
 	}
-	ev.Asks = slices.Grow(ev.Asks[:0], asks.Count())
-	for asks.Next() {
-		ev.Asks = append(ev.Asks, market.Level{Price: decP(asks.Price()), Quantity: decQ(asks.Quantity())})
+	ev.Bids = lv
+	asks := m.AsksEntries()
+	lv = slices.Grow(ev.Asks[:0], asks.Count())[:asks.Count()]
+	for i := range lv {
+		e := asks.Entry(i)
+		lv[i] = market.Level{Price: decP(e.Price()), Quantity: decQ(e.Quantity())}
 	}
+	ev.Asks = lv
 	return nil
 }
 

@@ -225,6 +225,16 @@ func TestDepthEvents(t *testing.T) {
 					t.Fatalf("%v: ask %d", tc, i)
 				}
 			}
+			// The same entries by index.
+			ae := m.AsksEntries()
+			if ae.Count() != tc.na || m.BidsEntries().Count() != tc.nb {
+				t.Fatalf("%v: entries %d %d", tc, ae.Count(), m.BidsEntries().Count())
+			}
+			for i := range ae.Count() {
+				if e := ae.Entry(i); e.Price() != int64(3700000+i) || e.Qty() != int64(i)*100000000 {
+					t.Fatalf("%v: ask entry %d", tc, i)
+				}
+			}
 		} else {
 			var m binancesbe.DepthSnapshotStreamEvent
 			if err := m.WrapForDecodeHeader(v, 0); err != nil {

@@ -17,7 +17,7 @@ const TradesStreamEventBlockLength = 18
 // TradesStreamEvent is a flyweight over the TradesStreamEvent message (template 10000, 18-byte root block).
 type TradesStreamEvent struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[18]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	tradesOff                        int
@@ -30,7 +30,7 @@ func (m *TradesStreamEvent) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+18 : offset+18]
+	m.block = (*[18]byte)(buf[offset : offset+18])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+18, 18, SchemaVersion
 	m.tradesOff = -1
 	m.symbolOff = -1
@@ -45,7 +45,7 @@ func (m *TradesStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error {
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127100012)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+18 : start+18]
+	m.block = (*[18]byte)(buf[start : start+18])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+18, 18, SchemaVersion
 	m.tradesOff = -1
 	m.symbolOff = -1
@@ -68,7 +68,7 @@ func (m *TradesStreamEvent) WrapForDecode(buf []byte, offset int, actingBlockLen
 		return sbert.Truncated(`TradesStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[18]byte)(buf[offset : offset+18])
 	var err error
 	m.tradesOff = pos
 	if pos, err = walkTradesStreamEventTrades(buf, pos, actingVersion); err != nil {
@@ -151,39 +151,51 @@ func (m *TradesStreamEvent) QtyExponent() int8 {
 // SetQtyExponent sets qtyExponent.
 func (m *TradesStreamEvent) SetQtyExponent(v int8) { m.block[17] = uint8(v) }
 
-// Trades returns an iterator over the trades group (decoding).
-func (m *TradesStreamEvent) Trades() TradesStreamEventTrades {
-	it := TradesStreamEventTrades{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// TradesEntries returns the entries of the trades group for access by index (decoding, or encoding after PutTrades);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *TradesStreamEvent) TradesEntries() TradesStreamEventTradesEntries {
 	p := m.tradesOff
 	if p < 0 || len(m.buf)-p < 6 {
-		return it
+		return TradesStreamEventTradesEntries{}
 	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint32(m.buf[p+2 : p+2+4]))
-	if n > 2147483647 {
-		return it
+	bl, n := int(binary.LittleEndian.Uint16(m.buf[p:p+2])), int(binary.LittleEndian.Uint32(m.buf[p+2:p+2+4]))
+	p += 6
+	if bl < 25 || int64(n) > 2147483647 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return TradesStreamEventTradesEntries{}
 	}
-	it.count, it.next = int(n), p+6
-	return it
+	e := p + n*bl
+	return TradesStreamEventTradesEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutTrades writes the trades group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is TradesCount without the per-entry iterator.
+func (m *TradesStreamEvent) PutTrades(n int) (TradesStreamEventTradesEntries, error) {
+	p := m.limit
+	if uint(n) > 2147483647 || p < 0 || int64(len(m.buf)-p) < 6+int64(n)*25 {
+		return TradesStreamEventTradesEntries{}, sbert.GroupError(n, 2147483647)
+	}
+	binary.LittleEndian.PutUint16(m.buf[p:p+2], 25)
+	binary.LittleEndian.PutUint32(m.buf[p+2:p+2+4], uint32(n))
+	m.tradesOff = p
+	p += 6
+	e := p + n*25
+	m.limit = e
+	return TradesStreamEventTradesEntries{b: m.buf[p:e:e], n: uint32(n), bl: 25}, nil
+}
+
+// Trades returns an iterator over the trades group (decoding).
+func (m *TradesStreamEvent) Trades() TradesStreamEventTrades {
+	return TradesStreamEventTrades{entries: m.TradesEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // TradesCount writes the trades group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *TradesStreamEvent) TradesCount(n int) (TradesStreamEventTrades, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 2147483647 {
-		return TradesStreamEventTrades{}, sbert.ErrGroupCount
+	es, err := m.PutTrades(n)
+	if err != nil {
+		return TradesStreamEventTrades{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 6+int64(n)*25 {
-		return TradesStreamEventTrades{}, sbert.ErrShortBuffer
-	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 25)
-	binary.LittleEndian.PutUint32(m.buf[p+2:p+2+4], uint32(n))
-	m.tradesOff = p
-	*lim = p + 6 + n*25
-	it := TradesStreamEventTrades{buf: m.buf, writing: true, blockLength: 25, count: n, index: -1, next: p + 6, actingVersion: m.actingVersion}
-	return it, nil
+	return TradesStreamEventTrades{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // Symbol returns the symbol var data, a view of the buffer (nil when absent).
@@ -282,11 +294,10 @@ const TradesStreamEventTradesBlockLength = 25
 
 // TradesStreamEventTrades iterates over the trades group of TradesStreamEvent (decoding) or writes its entries (encoding).
 type TradesStreamEventTrades struct {
-	buf                             []byte
-	block                           *[25]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       TradesStreamEventTradesEntries
+	block         *[25]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkTradesStreamEventTrades checks the trades group at buf[pos:] and returns the offset just past it.
@@ -310,21 +321,19 @@ func walkTradesStreamEventTrades(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g TradesStreamEventTrades) Count() int { return g.count }
+func (g TradesStreamEventTrades) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g TradesStreamEventTrades) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *TradesStreamEventTrades) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 25 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[25]byte)(g.buf[p : p+25])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -369,11 +378,75 @@ func (g *TradesStreamEventTrades) SetIsBuyerMaker(v BoolEnum) { g.block[24] = ui
 // IsBestMatch returns the constant isBestMatch (boolEnum.True).
 func (g *TradesStreamEventTrades) IsBestMatch() BoolEnum { return BoolEnumTrue }
 
+// TradesStreamEventTradesEntry is a flyweight over one entry of the trades group of TradesStreamEvent.
+type TradesStreamEventTradesEntry struct {
+	b *[25]byte
+}
+
+// TradesStreamEventTradesEntries are the entries of one trades group of TradesStreamEvent, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type TradesStreamEventTradesEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g TradesStreamEventTradesEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g TradesStreamEventTradesEntries) Entry(i int) TradesStreamEventTradesEntry {
+	o := i * int(g.bl)
+	return TradesStreamEventTradesEntry{b: (*[25]byte)(g.b[o : o+25])}
+}
+
+// ID returns id.
+func (e TradesStreamEventTradesEntry) ID() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[0:8]))
+}
+
+// SetID sets id.
+func (e TradesStreamEventTradesEntry) SetID(v int64) {
+	binary.LittleEndian.PutUint64(e.b[0:8], uint64(v))
+}
+
+// Price returns price.
+func (e TradesStreamEventTradesEntry) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[8:16]))
+}
+
+// SetPrice sets price.
+func (e TradesStreamEventTradesEntry) SetPrice(v int64) {
+	binary.LittleEndian.PutUint64(e.b[8:16], uint64(v))
+}
+
+// Qty returns qty.
+func (e TradesStreamEventTradesEntry) Qty() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[16:24]))
+}
+
+// SetQty sets qty.
+func (e TradesStreamEventTradesEntry) SetQty(v int64) {
+	binary.LittleEndian.PutUint64(e.b[16:24], uint64(v))
+}
+
+// IsBuyerMaker returns isBuyerMaker.
+func (e TradesStreamEventTradesEntry) IsBuyerMaker() BoolEnum {
+	return BoolEnum(e.b[24])
+}
+
+// SetIsBuyerMaker sets isBuyerMaker.
+func (e TradesStreamEventTradesEntry) SetIsBuyerMaker(v BoolEnum) { e.b[24] = uint8(v) }
+
+// IsBestMatch returns the constant isBestMatch (boolEnum.True).
+func (e TradesStreamEventTradesEntry) IsBestMatch() BoolEnum { return BoolEnumTrue }
+
 func (m *TradesStreamEvent) appendJSONTradesStreamEventTrades(dst []byte) []byte {
-	g := m.Trades()
+	es := m.TradesEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"id":`...)
@@ -392,10 +465,11 @@ func (m *TradesStreamEvent) appendJSONTradesStreamEventTrades(dst []byte) []byte
 }
 
 func (m *TradesStreamEvent) appendTextTradesStreamEventTrades(dst []byte) []byte {
-	g := m.Trades()
+	es := m.TradesEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{id=`...)
@@ -422,7 +496,7 @@ const BestBidAskStreamEventBlockLength = 50
 // BestBidAskStreamEvent is a flyweight over the BestBidAskStreamEvent message (template 10001, 50-byte root block).
 type BestBidAskStreamEvent struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[50]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	symbolOff                        int
@@ -434,7 +508,7 @@ func (m *BestBidAskStreamEvent) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+50 : offset+50]
+	m.block = (*[50]byte)(buf[offset : offset+50])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+50, 50, SchemaVersion
 	m.symbolOff = -1
 	return nil
@@ -448,7 +522,7 @@ func (m *BestBidAskStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127110032)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+50 : start+50]
+	m.block = (*[50]byte)(buf[start : start+50])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+50, 50, SchemaVersion
 	m.symbolOff = -1
 	return nil
@@ -469,7 +543,7 @@ func (m *BestBidAskStreamEvent) WrapForDecode(buf []byte, offset int, actingBloc
 		return sbert.Truncated(`BestBidAskStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[50]byte)(buf[offset : offset+50])
 	{
 		m.symbolOff = pos
 		if len(buf)-pos < 1 {
@@ -699,7 +773,7 @@ const DepthSnapshotStreamEventBlockLength = 18
 // DepthSnapshotStreamEvent is a flyweight over the DepthSnapshotStreamEvent message (template 10002, 18-byte root block).
 type DepthSnapshotStreamEvent struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[18]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -713,7 +787,7 @@ func (m *DepthSnapshotStreamEvent) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+18 : offset+18]
+	m.block = (*[18]byte)(buf[offset : offset+18])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+18, 18, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -729,7 +803,7 @@ func (m *DepthSnapshotStreamEvent) WrapAndApplyHeader(buf []byte, offset int) er
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0000000127120012)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+18 : start+18]
+	m.block = (*[18]byte)(buf[start : start+18])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+18, 18, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -754,7 +828,7 @@ func (m *DepthSnapshotStreamEvent) WrapForDecode(buf []byte, offset int, actingB
 		return sbert.Truncated(`DepthSnapshotStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[18]byte)(buf[offset : offset+18])
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthSnapshotStreamEventBids(buf, pos, actingVersion); err != nil {
@@ -841,74 +915,98 @@ func (m *DepthSnapshotStreamEvent) QtyExponent() int8 {
 // SetQtyExponent sets qtyExponent.
 func (m *DepthSnapshotStreamEvent) SetQtyExponent(v int8) { m.block[17] = uint8(v) }
 
-// Bids returns an iterator over the bids group (decoding).
-func (m *DepthSnapshotStreamEvent) Bids() DepthSnapshotStreamEventBids {
-	it := DepthSnapshotStreamEventBids{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// BidsEntries returns the entries of the bids group for access by index (decoding, or encoding after PutBids);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthSnapshotStreamEvent) BidsEntries() DepthSnapshotStreamEventBidsEntries {
 	p := m.bidsOff
 	if p < 0 || len(m.buf)-p < 4 {
-		return it
+		return DepthSnapshotStreamEventBidsEntries{}
 	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 16 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthSnapshotStreamEventBidsEntries{}
 	}
-	it.count, it.next = int(n), p+4
-	return it
+	e := p + n*bl
+	return DepthSnapshotStreamEventBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutBids writes the bids group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is BidsCount without the per-entry iterator.
+func (m *DepthSnapshotStreamEvent) PutBids(n int) (DepthSnapshotStreamEventBidsEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
+		return DepthSnapshotStreamEventBidsEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
+	m.bidsOff = p
+	p += 4
+	e := p + n*16
+	m.limit = e
+	return DepthSnapshotStreamEventBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
+}
+
+// Bids returns an iterator over the bids group (decoding).
+func (m *DepthSnapshotStreamEvent) Bids() DepthSnapshotStreamEventBids {
+	return DepthSnapshotStreamEventBids{entries: m.BidsEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthSnapshotStreamEvent) BidsCount(n int) (DepthSnapshotStreamEventBids, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthSnapshotStreamEventBids{}, sbert.ErrGroupCount
+	es, err := m.PutBids(n)
+	if err != nil {
+		return DepthSnapshotStreamEventBids{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthSnapshotStreamEventBids{}, sbert.ErrShortBuffer
+	return DepthSnapshotStreamEventBids{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
+// AsksEntries returns the entries of the asks group for access by index (decoding, or encoding after PutAsks);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthSnapshotStreamEvent) AsksEntries() DepthSnapshotStreamEventAsksEntries {
+	p := m.asksOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return DepthSnapshotStreamEventAsksEntries{}
 	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.bidsOff = p
-	*lim = p + 4 + n*16
-	it := DepthSnapshotStreamEventBids{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 16 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthSnapshotStreamEventAsksEntries{}
+	}
+	e := p + n*bl
+	return DepthSnapshotStreamEventAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutAsks writes the asks group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is AsksCount without the per-entry iterator.
+func (m *DepthSnapshotStreamEvent) PutAsks(n int) (DepthSnapshotStreamEventAsksEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
+		return DepthSnapshotStreamEventAsksEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
+	m.asksOff = p
+	p += 4
+	e := p + n*16
+	m.limit = e
+	return DepthSnapshotStreamEventAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).
 func (m *DepthSnapshotStreamEvent) Asks() DepthSnapshotStreamEventAsks {
-	it := DepthSnapshotStreamEventAsks{buf: m.buf, index: -1, actingVersion: m.actingVersion}
-	p := m.asksOff
-	if p < 0 || len(m.buf)-p < 4 {
-		return it
-	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
-	}
-	it.count, it.next = int(n), p+4
-	return it
+	return DepthSnapshotStreamEventAsks{entries: m.AsksEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthSnapshotStreamEvent) AsksCount(n int) (DepthSnapshotStreamEventAsks, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthSnapshotStreamEventAsks{}, sbert.ErrGroupCount
+	es, err := m.PutAsks(n)
+	if err != nil {
+		return DepthSnapshotStreamEventAsks{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthSnapshotStreamEventAsks{}, sbert.ErrShortBuffer
-	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.asksOff = p
-	*lim = p + 4 + n*16
-	it := DepthSnapshotStreamEventAsks{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	return DepthSnapshotStreamEventAsks{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // Symbol returns the symbol var data, a view of the buffer (nil when absent).
@@ -1011,11 +1109,10 @@ const DepthSnapshotStreamEventBidsBlockLength = 16
 
 // DepthSnapshotStreamEventBids iterates over the bids group of DepthSnapshotStreamEvent (decoding) or writes its entries (encoding).
 type DepthSnapshotStreamEventBids struct {
-	buf                             []byte
-	block                           *[16]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthSnapshotStreamEventBidsEntries
+	block         *[16]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthSnapshotStreamEventBids checks the bids group at buf[pos:] and returns the offset just past it.
@@ -1039,21 +1136,19 @@ func walkDepthSnapshotStreamEventBids(buf []byte, pos int, v uint16) (int, error
 }
 
 // Count is the number of entries in the group.
-func (g DepthSnapshotStreamEventBids) Count() int { return g.count }
+func (g DepthSnapshotStreamEventBids) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthSnapshotStreamEventBids) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthSnapshotStreamEventBids) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[16]byte)(g.buf[p : p+16])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -1077,11 +1172,54 @@ func (g *DepthSnapshotStreamEventBids) SetQty(v int64) {
 	binary.LittleEndian.PutUint64(g.block[8:16], uint64(v))
 }
 
+// DepthSnapshotStreamEventBidsEntry is a flyweight over one entry of the bids group of DepthSnapshotStreamEvent.
+type DepthSnapshotStreamEventBidsEntry struct {
+	b *[16]byte
+}
+
+// DepthSnapshotStreamEventBidsEntries are the entries of one bids group of DepthSnapshotStreamEvent, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthSnapshotStreamEventBidsEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthSnapshotStreamEventBidsEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthSnapshotStreamEventBidsEntries) Entry(i int) DepthSnapshotStreamEventBidsEntry {
+	o := i * int(g.bl)
+	return DepthSnapshotStreamEventBidsEntry{b: (*[16]byte)(g.b[o : o+16])}
+}
+
+// Price returns price.
+func (e DepthSnapshotStreamEventBidsEntry) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[0:8]))
+}
+
+// SetPrice sets price.
+func (e DepthSnapshotStreamEventBidsEntry) SetPrice(v int64) {
+	binary.LittleEndian.PutUint64(e.b[0:8], uint64(v))
+}
+
+// Qty returns qty.
+func (e DepthSnapshotStreamEventBidsEntry) Qty() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[8:16]))
+}
+
+// SetQty sets qty.
+func (e DepthSnapshotStreamEventBidsEntry) SetQty(v int64) {
+	binary.LittleEndian.PutUint64(e.b[8:16], uint64(v))
+}
+
 func (m *DepthSnapshotStreamEvent) appendJSONDepthSnapshotStreamEventBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -1094,10 +1232,11 @@ func (m *DepthSnapshotStreamEvent) appendJSONDepthSnapshotStreamEventBids(dst []
 }
 
 func (m *DepthSnapshotStreamEvent) appendTextDepthSnapshotStreamEventBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -1114,11 +1253,10 @@ const DepthSnapshotStreamEventAsksBlockLength = 16
 
 // DepthSnapshotStreamEventAsks iterates over the asks group of DepthSnapshotStreamEvent (decoding) or writes its entries (encoding).
 type DepthSnapshotStreamEventAsks struct {
-	buf                             []byte
-	block                           *[16]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthSnapshotStreamEventAsksEntries
+	block         *[16]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthSnapshotStreamEventAsks checks the asks group at buf[pos:] and returns the offset just past it.
@@ -1142,21 +1280,19 @@ func walkDepthSnapshotStreamEventAsks(buf []byte, pos int, v uint16) (int, error
 }
 
 // Count is the number of entries in the group.
-func (g DepthSnapshotStreamEventAsks) Count() int { return g.count }
+func (g DepthSnapshotStreamEventAsks) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthSnapshotStreamEventAsks) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthSnapshotStreamEventAsks) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[16]byte)(g.buf[p : p+16])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -1180,11 +1316,54 @@ func (g *DepthSnapshotStreamEventAsks) SetQty(v int64) {
 	binary.LittleEndian.PutUint64(g.block[8:16], uint64(v))
 }
 
+// DepthSnapshotStreamEventAsksEntry is a flyweight over one entry of the asks group of DepthSnapshotStreamEvent.
+type DepthSnapshotStreamEventAsksEntry struct {
+	b *[16]byte
+}
+
+// DepthSnapshotStreamEventAsksEntries are the entries of one asks group of DepthSnapshotStreamEvent, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthSnapshotStreamEventAsksEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthSnapshotStreamEventAsksEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthSnapshotStreamEventAsksEntries) Entry(i int) DepthSnapshotStreamEventAsksEntry {
+	o := i * int(g.bl)
+	return DepthSnapshotStreamEventAsksEntry{b: (*[16]byte)(g.b[o : o+16])}
+}
+
+// Price returns price.
+func (e DepthSnapshotStreamEventAsksEntry) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[0:8]))
+}
+
+// SetPrice sets price.
+func (e DepthSnapshotStreamEventAsksEntry) SetPrice(v int64) {
+	binary.LittleEndian.PutUint64(e.b[0:8], uint64(v))
+}
+
+// Qty returns qty.
+func (e DepthSnapshotStreamEventAsksEntry) Qty() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[8:16]))
+}
+
+// SetQty sets qty.
+func (e DepthSnapshotStreamEventAsksEntry) SetQty(v int64) {
+	binary.LittleEndian.PutUint64(e.b[8:16], uint64(v))
+}
+
 func (m *DepthSnapshotStreamEvent) appendJSONDepthSnapshotStreamEventAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -1197,10 +1376,11 @@ func (m *DepthSnapshotStreamEvent) appendJSONDepthSnapshotStreamEventAsks(dst []
 }
 
 func (m *DepthSnapshotStreamEvent) appendTextDepthSnapshotStreamEventAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -1221,7 +1401,7 @@ const DepthDiffStreamEventBlockLength = 26
 // DepthDiffStreamEvent is a flyweight over the DepthDiffStreamEvent message (template 10003, 26-byte root block).
 type DepthDiffStreamEvent struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[26]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -1235,7 +1415,7 @@ func (m *DepthDiffStreamEvent) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+26 : offset+26]
+	m.block = (*[26]byte)(buf[offset : offset+26])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+26, 26, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -1251,7 +1431,7 @@ func (m *DepthDiffStreamEvent) WrapAndApplyHeader(buf []byte, offset int) error 
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000000012713001a)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+26 : start+26]
+	m.block = (*[26]byte)(buf[start : start+26])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+26, 26, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -1276,7 +1456,7 @@ func (m *DepthDiffStreamEvent) WrapForDecode(buf []byte, offset int, actingBlock
 		return sbert.Truncated(`DepthDiffStreamEvent`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[26]byte)(buf[offset : offset+26])
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthDiffStreamEventBids(buf, pos, actingVersion); err != nil {
@@ -1373,74 +1553,98 @@ func (m *DepthDiffStreamEvent) QtyExponent() int8 {
 // SetQtyExponent sets qtyExponent.
 func (m *DepthDiffStreamEvent) SetQtyExponent(v int8) { m.block[25] = uint8(v) }
 
-// Bids returns an iterator over the bids group (decoding).
-func (m *DepthDiffStreamEvent) Bids() DepthDiffStreamEventBids {
-	it := DepthDiffStreamEventBids{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// BidsEntries returns the entries of the bids group for access by index (decoding, or encoding after PutBids);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthDiffStreamEvent) BidsEntries() DepthDiffStreamEventBidsEntries {
 	p := m.bidsOff
 	if p < 0 || len(m.buf)-p < 4 {
-		return it
+		return DepthDiffStreamEventBidsEntries{}
 	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 16 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthDiffStreamEventBidsEntries{}
 	}
-	it.count, it.next = int(n), p+4
-	return it
+	e := p + n*bl
+	return DepthDiffStreamEventBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutBids writes the bids group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is BidsCount without the per-entry iterator.
+func (m *DepthDiffStreamEvent) PutBids(n int) (DepthDiffStreamEventBidsEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
+		return DepthDiffStreamEventBidsEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
+	m.bidsOff = p
+	p += 4
+	e := p + n*16
+	m.limit = e
+	return DepthDiffStreamEventBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
+}
+
+// Bids returns an iterator over the bids group (decoding).
+func (m *DepthDiffStreamEvent) Bids() DepthDiffStreamEventBids {
+	return DepthDiffStreamEventBids{entries: m.BidsEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthDiffStreamEvent) BidsCount(n int) (DepthDiffStreamEventBids, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthDiffStreamEventBids{}, sbert.ErrGroupCount
+	es, err := m.PutBids(n)
+	if err != nil {
+		return DepthDiffStreamEventBids{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthDiffStreamEventBids{}, sbert.ErrShortBuffer
+	return DepthDiffStreamEventBids{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
+// AsksEntries returns the entries of the asks group for access by index (decoding, or encoding after PutAsks);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthDiffStreamEvent) AsksEntries() DepthDiffStreamEventAsksEntries {
+	p := m.asksOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return DepthDiffStreamEventAsksEntries{}
 	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.bidsOff = p
-	*lim = p + 4 + n*16
-	it := DepthDiffStreamEventBids{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 16 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthDiffStreamEventAsksEntries{}
+	}
+	e := p + n*bl
+	return DepthDiffStreamEventAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutAsks writes the asks group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is AsksCount without the per-entry iterator.
+func (m *DepthDiffStreamEvent) PutAsks(n int) (DepthDiffStreamEventAsksEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
+		return DepthDiffStreamEventAsksEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
+	m.asksOff = p
+	p += 4
+	e := p + n*16
+	m.limit = e
+	return DepthDiffStreamEventAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).
 func (m *DepthDiffStreamEvent) Asks() DepthDiffStreamEventAsks {
-	it := DepthDiffStreamEventAsks{buf: m.buf, index: -1, actingVersion: m.actingVersion}
-	p := m.asksOff
-	if p < 0 || len(m.buf)-p < 4 {
-		return it
-	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
-	}
-	it.count, it.next = int(n), p+4
-	return it
+	return DepthDiffStreamEventAsks{entries: m.AsksEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthDiffStreamEvent) AsksCount(n int) (DepthDiffStreamEventAsks, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthDiffStreamEventAsks{}, sbert.ErrGroupCount
+	es, err := m.PutAsks(n)
+	if err != nil {
+		return DepthDiffStreamEventAsks{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthDiffStreamEventAsks{}, sbert.ErrShortBuffer
-	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 16)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.asksOff = p
-	*lim = p + 4 + n*16
-	it := DepthDiffStreamEventAsks{buf: m.buf, writing: true, blockLength: 16, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	return DepthDiffStreamEventAsks{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // Symbol returns the symbol var data, a view of the buffer (nil when absent).
@@ -1547,11 +1751,10 @@ const DepthDiffStreamEventBidsBlockLength = 16
 
 // DepthDiffStreamEventBids iterates over the bids group of DepthDiffStreamEvent (decoding) or writes its entries (encoding).
 type DepthDiffStreamEventBids struct {
-	buf                             []byte
-	block                           *[16]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthDiffStreamEventBidsEntries
+	block         *[16]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthDiffStreamEventBids checks the bids group at buf[pos:] and returns the offset just past it.
@@ -1575,21 +1778,19 @@ func walkDepthDiffStreamEventBids(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g DepthDiffStreamEventBids) Count() int { return g.count }
+func (g DepthDiffStreamEventBids) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthDiffStreamEventBids) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthDiffStreamEventBids) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[16]byte)(g.buf[p : p+16])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -1613,11 +1814,54 @@ func (g *DepthDiffStreamEventBids) SetQty(v int64) {
 	binary.LittleEndian.PutUint64(g.block[8:16], uint64(v))
 }
 
+// DepthDiffStreamEventBidsEntry is a flyweight over one entry of the bids group of DepthDiffStreamEvent.
+type DepthDiffStreamEventBidsEntry struct {
+	b *[16]byte
+}
+
+// DepthDiffStreamEventBidsEntries are the entries of one bids group of DepthDiffStreamEvent, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthDiffStreamEventBidsEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthDiffStreamEventBidsEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthDiffStreamEventBidsEntries) Entry(i int) DepthDiffStreamEventBidsEntry {
+	o := i * int(g.bl)
+	return DepthDiffStreamEventBidsEntry{b: (*[16]byte)(g.b[o : o+16])}
+}
+
+// Price returns price.
+func (e DepthDiffStreamEventBidsEntry) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[0:8]))
+}
+
+// SetPrice sets price.
+func (e DepthDiffStreamEventBidsEntry) SetPrice(v int64) {
+	binary.LittleEndian.PutUint64(e.b[0:8], uint64(v))
+}
+
+// Qty returns qty.
+func (e DepthDiffStreamEventBidsEntry) Qty() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[8:16]))
+}
+
+// SetQty sets qty.
+func (e DepthDiffStreamEventBidsEntry) SetQty(v int64) {
+	binary.LittleEndian.PutUint64(e.b[8:16], uint64(v))
+}
+
 func (m *DepthDiffStreamEvent) appendJSONDepthDiffStreamEventBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -1630,10 +1874,11 @@ func (m *DepthDiffStreamEvent) appendJSONDepthDiffStreamEventBids(dst []byte) []
 }
 
 func (m *DepthDiffStreamEvent) appendTextDepthDiffStreamEventBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -1650,11 +1895,10 @@ const DepthDiffStreamEventAsksBlockLength = 16
 
 // DepthDiffStreamEventAsks iterates over the asks group of DepthDiffStreamEvent (decoding) or writes its entries (encoding).
 type DepthDiffStreamEventAsks struct {
-	buf                             []byte
-	block                           *[16]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthDiffStreamEventAsksEntries
+	block         *[16]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthDiffStreamEventAsks checks the asks group at buf[pos:] and returns the offset just past it.
@@ -1678,21 +1922,19 @@ func walkDepthDiffStreamEventAsks(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g DepthDiffStreamEventAsks) Count() int { return g.count }
+func (g DepthDiffStreamEventAsks) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthDiffStreamEventAsks) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthDiffStreamEventAsks) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 16 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[16]byte)(g.buf[p : p+16])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -1716,11 +1958,54 @@ func (g *DepthDiffStreamEventAsks) SetQty(v int64) {
 	binary.LittleEndian.PutUint64(g.block[8:16], uint64(v))
 }
 
+// DepthDiffStreamEventAsksEntry is a flyweight over one entry of the asks group of DepthDiffStreamEvent.
+type DepthDiffStreamEventAsksEntry struct {
+	b *[16]byte
+}
+
+// DepthDiffStreamEventAsksEntries are the entries of one asks group of DepthDiffStreamEvent, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthDiffStreamEventAsksEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthDiffStreamEventAsksEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthDiffStreamEventAsksEntries) Entry(i int) DepthDiffStreamEventAsksEntry {
+	o := i * int(g.bl)
+	return DepthDiffStreamEventAsksEntry{b: (*[16]byte)(g.b[o : o+16])}
+}
+
+// Price returns price.
+func (e DepthDiffStreamEventAsksEntry) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[0:8]))
+}
+
+// SetPrice sets price.
+func (e DepthDiffStreamEventAsksEntry) SetPrice(v int64) {
+	binary.LittleEndian.PutUint64(e.b[0:8], uint64(v))
+}
+
+// Qty returns qty.
+func (e DepthDiffStreamEventAsksEntry) Qty() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[8:16]))
+}
+
+// SetQty sets qty.
+func (e DepthDiffStreamEventAsksEntry) SetQty(v int64) {
+	binary.LittleEndian.PutUint64(e.b[8:16], uint64(v))
+}
+
 func (m *DepthDiffStreamEvent) appendJSONDepthDiffStreamEventAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -1733,10 +2018,11 @@ func (m *DepthDiffStreamEvent) appendJSONDepthDiffStreamEventAsks(dst []byte) []
 }
 
 func (m *DepthDiffStreamEvent) appendTextDepthDiffStreamEventAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)

@@ -9,8 +9,11 @@
 // WrapForDecode (or WrapForDecodeHeader) checks the whole message against the
 // buffer, after which the getters cannot read past it. Repeating groups are
 // read with Next on the iterator their getter returns, and written with
-// <Group>Count(n) then Next per entry; var data is read as sub-slices of the
-// buffer and written by Set<Data>, in schema order. Nothing allocates.
+// <Group>Count(n) then Next per entry; a group whose entries are all the
+// same size also gives them by index, the cheapest way through many:
+// <Group>Entries() to read, Put<Group>(n) to write, then Entry(i) on the
+// result (one bounds check per entry). Var data is read as sub-slices of
+// the buffer and written by Set<Data>, in schema order. Nothing allocates.
 package binancesbe
 
 import (

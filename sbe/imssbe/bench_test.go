@@ -185,6 +185,73 @@ func BenchmarkDepthUpdate20Decode(b *testing.B) {
 	}
 }
 
+// BenchmarkDepthUpdate20EncodeEntries is BenchmarkDepthUpdate20Encode
+// through PutBids/PutAsks and Entry(i) instead of the iterators.
+func BenchmarkDepthUpdate20EncodeEntries(b *testing.B) {
+	buf, lv := depth20(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var m imssbe.DepthUpdate
+		if err := m.WrapAndApplyHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		m.SetEventTime(int64(i))
+		m.SetReceiveTime(int64(i))
+		m.SetExchangeID(imssbe.ExchangeIDBinanceUsdMarginFuture)
+		_ = m.SetSymbolIDString("ETHUSDT")
+		m.SetTransactionTime(int64(i))
+		m.SetFirstUpdateID(int64(i))
+		m.SetLastUpdateID(int64(i) + 10)
+		m.SetPrevLastUpdateID(int64(i) - 1)
+		g, err := m.PutBids(len(lv))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range lv {
+			e := g.Entry(j)
+			e.Price().Set(lv[j].pm, lv[j].ps)
+			e.Quantity().Set(lv[j].qm, lv[j].qs)
+		}
+		a, err := m.PutAsks(len(lv))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range lv {
+			e := a.Entry(j)
+			e.Price().Set(lv[j].pm, lv[j].ps)
+			e.Quantity().Set(lv[j].qm, lv[j].qs)
+		}
+	}
+}
+
+// BenchmarkDepthUpdate20DecodeEntries is BenchmarkDepthUpdate20Decode
+// through BidsEntries/AsksEntries and Entry(i).
+func BenchmarkDepthUpdate20DecodeEntries(b *testing.B) {
+	buf, _ := depth20(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for range b.N {
+		var m imssbe.DepthUpdate
+		if err := m.WrapForDecodeHeader(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+		sink += m.EventTime() + m.FirstUpdateID() + m.LastUpdateID() + m.PrevLastUpdateID()
+		g := m.BidsEntries()
+		for j := range g.Count() {
+			e := g.Entry(j)
+			sink += e.Price().Num() + e.Quantity().Num()
+		}
+		a := m.AsksEntries()
+		for j := range a.Count() {
+			e := a.Entry(j)
+			sink += e.Price().Num() + e.Quantity().Num()
+		}
+	}
+}
+
 func BenchmarkTradeBarAppendJSON(b *testing.B) {
 	msg := unhex(b, tradeBarBTC)
 	dst := make([]byte, 0, 512)

@@ -2598,7 +2598,7 @@ const DepthUpdateBlockLength = 69
 // Order-book diff; quantity 0 removes a level.
 type DepthUpdate struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[69]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -2611,7 +2611,7 @@ func (m *DepthUpdate) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+69 : offset+69]
+	m.block = (*[69]byte)(buf[offset : offset+69])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+69, 69, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -2626,7 +2626,7 @@ func (m *DepthUpdate) WrapAndApplyHeader(buf []byte, offset int) error {
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101310045)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+69 : start+69]
+	m.block = (*[69]byte)(buf[start : start+69])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+69, 69, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -2649,7 +2649,7 @@ func (m *DepthUpdate) WrapForDecode(buf []byte, offset int, actingBlockLength, a
 		return sbert.Truncated(`DepthUpdate`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[69]byte)(buf[offset : offset+69])
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthUpdateBids(buf, pos, actingVersion); err != nil {
@@ -2780,74 +2780,98 @@ func (m *DepthUpdate) SetPrevLastUpdateID(v int64) {
 	binary.LittleEndian.PutUint64(m.block[61:69], uint64(v))
 }
 
-// Bids returns an iterator over the bids group (decoding).
-func (m *DepthUpdate) Bids() DepthUpdateBids {
-	it := DepthUpdateBids{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// BidsEntries returns the entries of the bids group for access by index (decoding, or encoding after PutBids);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthUpdate) BidsEntries() DepthUpdateBidsEntries {
 	p := m.bidsOff
 	if p < 0 || len(m.buf)-p < 4 {
-		return it
+		return DepthUpdateBidsEntries{}
 	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 18 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthUpdateBidsEntries{}
 	}
-	it.count, it.next = int(n), p+4
-	return it
+	e := p + n*bl
+	return DepthUpdateBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutBids writes the bids group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is BidsCount without the per-entry iterator.
+func (m *DepthUpdate) PutBids(n int) (DepthUpdateBidsEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
+		return DepthUpdateBidsEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
+	m.bidsOff = p
+	p += 4
+	e := p + n*18
+	m.limit = e
+	return DepthUpdateBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
+}
+
+// Bids returns an iterator over the bids group (decoding).
+func (m *DepthUpdate) Bids() DepthUpdateBids {
+	return DepthUpdateBids{entries: m.BidsEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthUpdate) BidsCount(n int) (DepthUpdateBids, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthUpdateBids{}, sbert.ErrGroupCount
+	es, err := m.PutBids(n)
+	if err != nil {
+		return DepthUpdateBids{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthUpdateBids{}, sbert.ErrShortBuffer
+	return DepthUpdateBids{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
+// AsksEntries returns the entries of the asks group for access by index (decoding, or encoding after PutAsks);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthUpdate) AsksEntries() DepthUpdateAsksEntries {
+	p := m.asksOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return DepthUpdateAsksEntries{}
 	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.bidsOff = p
-	*lim = p + 4 + n*18
-	it := DepthUpdateBids{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 18 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthUpdateAsksEntries{}
+	}
+	e := p + n*bl
+	return DepthUpdateAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutAsks writes the asks group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is AsksCount without the per-entry iterator.
+func (m *DepthUpdate) PutAsks(n int) (DepthUpdateAsksEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
+		return DepthUpdateAsksEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
+	m.asksOff = p
+	p += 4
+	e := p + n*18
+	m.limit = e
+	return DepthUpdateAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).
 func (m *DepthUpdate) Asks() DepthUpdateAsks {
-	it := DepthUpdateAsks{buf: m.buf, index: -1, actingVersion: m.actingVersion}
-	p := m.asksOff
-	if p < 0 || len(m.buf)-p < 4 {
-		return it
-	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
-	}
-	it.count, it.next = int(n), p+4
-	return it
+	return DepthUpdateAsks{entries: m.AsksEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthUpdate) AsksCount(n int) (DepthUpdateAsks, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthUpdateAsks{}, sbert.ErrGroupCount
+	es, err := m.PutAsks(n)
+	if err != nil {
+		return DepthUpdateAsks{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthUpdateAsks{}, sbert.ErrShortBuffer
-	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.asksOff = p
-	*lim = p + 4 + n*18
-	it := DepthUpdateAsks{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	return DepthUpdateAsks{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
@@ -2915,11 +2939,10 @@ const DepthUpdateBidsBlockLength = 18
 
 // DepthUpdateBids iterates over the bids group of DepthUpdate (decoding) or writes its entries (encoding).
 type DepthUpdateBids struct {
-	buf                             []byte
-	block                           *[18]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthUpdateBidsEntries
+	block         *[18]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthUpdateBids checks the bids group at buf[pos:] and returns the offset just past it.
@@ -2943,21 +2966,19 @@ func walkDepthUpdateBids(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g DepthUpdateBids) Count() int { return g.count }
+func (g DepthUpdateBids) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthUpdateBids) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthUpdateBids) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[18]byte)(g.buf[p : p+18])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -2971,11 +2992,44 @@ func (g *DepthUpdateBids) Quantity() DecimalQty {
 	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
+// DepthUpdateBidsEntry is a flyweight over one entry of the bids group of DepthUpdate.
+type DepthUpdateBidsEntry struct {
+	b *[18]byte
+}
+
+// DepthUpdateBidsEntries are the entries of one bids group of DepthUpdate, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthUpdateBidsEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthUpdateBidsEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthUpdateBidsEntries) Entry(i int) DepthUpdateBidsEntry {
+	o := i * int(g.bl)
+	return DepthUpdateBidsEntry{b: (*[18]byte)(g.b[o : o+18])}
+}
+
+// Price returns price, a flyweight over its 9 bytes.
+func (e DepthUpdateBidsEntry) Price() DecimalPrice {
+	return DecimalPrice{b: (*[9]byte)(e.b[0:9])}
+}
+
+// Quantity returns quantity, a flyweight over its 9 bytes.
+func (e DepthUpdateBidsEntry) Quantity() DecimalQty {
+	return DecimalQty{b: (*[9]byte)(e.b[9:18])}
+}
+
 func (m *DepthUpdate) appendJSONDepthUpdateBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -2988,10 +3042,11 @@ func (m *DepthUpdate) appendJSONDepthUpdateBids(dst []byte) []byte {
 }
 
 func (m *DepthUpdate) appendTextDepthUpdateBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -3008,11 +3063,10 @@ const DepthUpdateAsksBlockLength = 18
 
 // DepthUpdateAsks iterates over the asks group of DepthUpdate (decoding) or writes its entries (encoding).
 type DepthUpdateAsks struct {
-	buf                             []byte
-	block                           *[18]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthUpdateAsksEntries
+	block         *[18]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthUpdateAsks checks the asks group at buf[pos:] and returns the offset just past it.
@@ -3036,21 +3090,19 @@ func walkDepthUpdateAsks(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g DepthUpdateAsks) Count() int { return g.count }
+func (g DepthUpdateAsks) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthUpdateAsks) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthUpdateAsks) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[18]byte)(g.buf[p : p+18])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -3064,11 +3116,44 @@ func (g *DepthUpdateAsks) Quantity() DecimalQty {
 	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
+// DepthUpdateAsksEntry is a flyweight over one entry of the asks group of DepthUpdate.
+type DepthUpdateAsksEntry struct {
+	b *[18]byte
+}
+
+// DepthUpdateAsksEntries are the entries of one asks group of DepthUpdate, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthUpdateAsksEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthUpdateAsksEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthUpdateAsksEntries) Entry(i int) DepthUpdateAsksEntry {
+	o := i * int(g.bl)
+	return DepthUpdateAsksEntry{b: (*[18]byte)(g.b[o : o+18])}
+}
+
+// Price returns price, a flyweight over its 9 bytes.
+func (e DepthUpdateAsksEntry) Price() DecimalPrice {
+	return DecimalPrice{b: (*[9]byte)(e.b[0:9])}
+}
+
+// Quantity returns quantity, a flyweight over its 9 bytes.
+func (e DepthUpdateAsksEntry) Quantity() DecimalQty {
+	return DecimalQty{b: (*[9]byte)(e.b[9:18])}
+}
+
 func (m *DepthUpdate) appendJSONDepthUpdateAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -3081,10 +3166,11 @@ func (m *DepthUpdate) appendJSONDepthUpdateAsks(dst []byte) []byte {
 }
 
 func (m *DepthUpdate) appendTextDepthUpdateAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -3106,7 +3192,7 @@ const DepthSnapshotBlockLength = 54
 // Full (REST) or top-N (partial stream) order book.
 type DepthSnapshot struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[54]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	bidsOff                          int
@@ -3119,7 +3205,7 @@ func (m *DepthSnapshot) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+54 : offset+54]
+	m.block = (*[54]byte)(buf[offset : offset+54])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+54, 54, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -3134,7 +3220,7 @@ func (m *DepthSnapshot) WrapAndApplyHeader(buf []byte, offset int) error {
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101320036)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+54 : start+54]
+	m.block = (*[54]byte)(buf[start : start+54])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+54, 54, SchemaVersion
 	m.bidsOff = -1
 	m.asksOff = -1
@@ -3157,7 +3243,7 @@ func (m *DepthSnapshot) WrapForDecode(buf []byte, offset int, actingBlockLength,
 		return sbert.Truncated(`DepthSnapshot`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[54]byte)(buf[offset : offset+54])
 	var err error
 	m.bidsOff = pos
 	if pos, err = walkDepthSnapshotBids(buf, pos, actingVersion); err != nil {
@@ -3276,74 +3362,98 @@ func (m *DepthSnapshot) SetLastUpdateID(v int64) {
 	binary.LittleEndian.PutUint64(m.block[46:54], uint64(v))
 }
 
-// Bids returns an iterator over the bids group (decoding).
-func (m *DepthSnapshot) Bids() DepthSnapshotBids {
-	it := DepthSnapshotBids{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// BidsEntries returns the entries of the bids group for access by index (decoding, or encoding after PutBids);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthSnapshot) BidsEntries() DepthSnapshotBidsEntries {
 	p := m.bidsOff
 	if p < 0 || len(m.buf)-p < 4 {
-		return it
+		return DepthSnapshotBidsEntries{}
 	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 18 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthSnapshotBidsEntries{}
 	}
-	it.count, it.next = int(n), p+4
-	return it
+	e := p + n*bl
+	return DepthSnapshotBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutBids writes the bids group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is BidsCount without the per-entry iterator.
+func (m *DepthSnapshot) PutBids(n int) (DepthSnapshotBidsEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
+		return DepthSnapshotBidsEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
+	m.bidsOff = p
+	p += 4
+	e := p + n*18
+	m.limit = e
+	return DepthSnapshotBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
+}
+
+// Bids returns an iterator over the bids group (decoding).
+func (m *DepthSnapshot) Bids() DepthSnapshotBids {
+	return DepthSnapshotBids{entries: m.BidsEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // BidsCount writes the bids group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthSnapshot) BidsCount(n int) (DepthSnapshotBids, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthSnapshotBids{}, sbert.ErrGroupCount
+	es, err := m.PutBids(n)
+	if err != nil {
+		return DepthSnapshotBids{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthSnapshotBids{}, sbert.ErrShortBuffer
+	return DepthSnapshotBids{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
+// AsksEntries returns the entries of the asks group for access by index (decoding, or encoding after PutAsks);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *DepthSnapshot) AsksEntries() DepthSnapshotAsksEntries {
+	p := m.asksOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return DepthSnapshotAsksEntries{}
 	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.bidsOff = p
-	*lim = p + 4 + n*18
-	it := DepthSnapshotBids{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 18 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return DepthSnapshotAsksEntries{}
+	}
+	e := p + n*bl
+	return DepthSnapshotAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutAsks writes the asks group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is AsksCount without the per-entry iterator.
+func (m *DepthSnapshot) PutAsks(n int) (DepthSnapshotAsksEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
+		return DepthSnapshotAsksEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
+	m.asksOff = p
+	p += 4
+	e := p + n*18
+	m.limit = e
+	return DepthSnapshotAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).
 func (m *DepthSnapshot) Asks() DepthSnapshotAsks {
-	it := DepthSnapshotAsks{buf: m.buf, index: -1, actingVersion: m.actingVersion}
-	p := m.asksOff
-	if p < 0 || len(m.buf)-p < 4 {
-		return it
-	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
-	}
-	it.count, it.next = int(n), p+4
-	return it
+	return DepthSnapshotAsks{entries: m.AsksEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // AsksCount writes the asks group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *DepthSnapshot) AsksCount(n int) (DepthSnapshotAsks, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return DepthSnapshotAsks{}, sbert.ErrGroupCount
+	es, err := m.PutAsks(n)
+	if err != nil {
+		return DepthSnapshotAsks{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthSnapshotAsks{}, sbert.ErrShortBuffer
-	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 18)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.asksOff = p
-	*lim = p + 4 + n*18
-	it := DepthSnapshotAsks{buf: m.buf, writing: true, blockLength: 18, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	return DepthSnapshotAsks{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
@@ -3407,11 +3517,10 @@ const DepthSnapshotBidsBlockLength = 18
 
 // DepthSnapshotBids iterates over the bids group of DepthSnapshot (decoding) or writes its entries (encoding).
 type DepthSnapshotBids struct {
-	buf                             []byte
-	block                           *[18]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthSnapshotBidsEntries
+	block         *[18]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthSnapshotBids checks the bids group at buf[pos:] and returns the offset just past it.
@@ -3435,21 +3544,19 @@ func walkDepthSnapshotBids(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g DepthSnapshotBids) Count() int { return g.count }
+func (g DepthSnapshotBids) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthSnapshotBids) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthSnapshotBids) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[18]byte)(g.buf[p : p+18])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -3463,11 +3570,44 @@ func (g *DepthSnapshotBids) Quantity() DecimalQty {
 	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
+// DepthSnapshotBidsEntry is a flyweight over one entry of the bids group of DepthSnapshot.
+type DepthSnapshotBidsEntry struct {
+	b *[18]byte
+}
+
+// DepthSnapshotBidsEntries are the entries of one bids group of DepthSnapshot, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthSnapshotBidsEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthSnapshotBidsEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthSnapshotBidsEntries) Entry(i int) DepthSnapshotBidsEntry {
+	o := i * int(g.bl)
+	return DepthSnapshotBidsEntry{b: (*[18]byte)(g.b[o : o+18])}
+}
+
+// Price returns price, a flyweight over its 9 bytes.
+func (e DepthSnapshotBidsEntry) Price() DecimalPrice {
+	return DecimalPrice{b: (*[9]byte)(e.b[0:9])}
+}
+
+// Quantity returns quantity, a flyweight over its 9 bytes.
+func (e DepthSnapshotBidsEntry) Quantity() DecimalQty {
+	return DecimalQty{b: (*[9]byte)(e.b[9:18])}
+}
+
 func (m *DepthSnapshot) appendJSONDepthSnapshotBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -3480,10 +3620,11 @@ func (m *DepthSnapshot) appendJSONDepthSnapshotBids(dst []byte) []byte {
 }
 
 func (m *DepthSnapshot) appendTextDepthSnapshotBids(dst []byte) []byte {
-	g := m.Bids()
+	es := m.BidsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -3500,11 +3641,10 @@ const DepthSnapshotAsksBlockLength = 18
 
 // DepthSnapshotAsks iterates over the asks group of DepthSnapshot (decoding) or writes its entries (encoding).
 type DepthSnapshotAsks struct {
-	buf                             []byte
-	block                           *[18]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       DepthSnapshotAsksEntries
+	block         *[18]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkDepthSnapshotAsks checks the asks group at buf[pos:] and returns the offset just past it.
@@ -3528,21 +3668,19 @@ func walkDepthSnapshotAsks(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g DepthSnapshotAsks) Count() int { return g.count }
+func (g DepthSnapshotAsks) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g DepthSnapshotAsks) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *DepthSnapshotAsks) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 18 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[18]byte)(g.buf[p : p+18])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -3556,11 +3694,44 @@ func (g *DepthSnapshotAsks) Quantity() DecimalQty {
 	return DecimalQty{b: (*[9]byte)(g.block[9:18])}
 }
 
+// DepthSnapshotAsksEntry is a flyweight over one entry of the asks group of DepthSnapshot.
+type DepthSnapshotAsksEntry struct {
+	b *[18]byte
+}
+
+// DepthSnapshotAsksEntries are the entries of one asks group of DepthSnapshot, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type DepthSnapshotAsksEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g DepthSnapshotAsksEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g DepthSnapshotAsksEntries) Entry(i int) DepthSnapshotAsksEntry {
+	o := i * int(g.bl)
+	return DepthSnapshotAsksEntry{b: (*[18]byte)(g.b[o : o+18])}
+}
+
+// Price returns price, a flyweight over its 9 bytes.
+func (e DepthSnapshotAsksEntry) Price() DecimalPrice {
+	return DecimalPrice{b: (*[9]byte)(e.b[0:9])}
+}
+
+// Quantity returns quantity, a flyweight over its 9 bytes.
+func (e DepthSnapshotAsksEntry) Quantity() DecimalQty {
+	return DecimalQty{b: (*[9]byte)(e.b[9:18])}
+}
+
 func (m *DepthSnapshot) appendJSONDepthSnapshotAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"price":`...)
@@ -3573,10 +3744,11 @@ func (m *DepthSnapshot) appendJSONDepthSnapshotAsks(dst []byte) []byte {
 }
 
 func (m *DepthSnapshot) appendTextDepthSnapshotAsks(dst []byte) []byte {
-	g := m.Asks()
+	es := m.AsksEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{price=`...)
@@ -4676,7 +4848,7 @@ const StatusBlockLength = 55
 // In-band marker: connection state, staleness, sequence gaps (gapFrom..gapTo inclusive).
 type Status struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[55]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	detailOff                        int
@@ -4688,7 +4860,7 @@ func (m *Status) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+55 : offset+55]
+	m.block = (*[55]byte)(buf[offset : offset+55])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+55, 55, SchemaVersion
 	m.detailOff = -1
 	return nil
@@ -4702,7 +4874,7 @@ func (m *Status) WrapAndApplyHeader(buf []byte, offset int) error {
 	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101400037)
 	start := offset + HeaderLength
 	m.buf = buf
-	m.block = buf[start : start+55 : start+55]
+	m.block = (*[55]byte)(buf[start : start+55])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+55, 55, SchemaVersion
 	m.detailOff = -1
 	return nil
@@ -4723,7 +4895,7 @@ func (m *Status) WrapForDecode(buf []byte, offset int, actingBlockLength, acting
 		return sbert.Truncated(`Status`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[55]byte)(buf[offset : offset+55])
 	{
 		m.detailOff = pos
 		if len(buf)-pos < 2 {

@@ -61,9 +61,9 @@ func cover(covered []bool, off int, t *typ) {
 // Groups with variable entries keep a slice: their iterators point into the
 // message (its write position), and only the slice self-assignment
 // g.block = g.buf[...] keeps escape analysis from moving the message to the
-// heap.
+// heap. A message's root block is fixed whatever follows it.
 func fixedLen(b *block) (int, bool) {
-	if len(b.versions()) > 0 || b.variable() {
+	if len(b.versions()) > 0 || (b.isGroup && b.variable()) {
 		return 0, false
 	}
 	return b.minBlockLength(1 << 30), true
@@ -315,6 +315,26 @@ func (g *gen) groupAccessors(sc scope, b, c *block, ms names) error {
 			return err
 		}
 	}
+	if !c.variable() {
+		// Fixed-size entries: the iterator walks the Entries view.
+		if err := g.entriesAccessors(sc, c, short, ms); err != nil {
+			return err
+		}
+		g.p("// %s returns an iterator over the %s group (decoding).", short, c.name)
+		g.p("func %s %s() %s {", sc.decl, short, c.goName)
+		g.p("return %s{entries: %s.%sEntries(), index: -1, actingVersion: %s}", c.goName, sc.recv, short, sc.ver)
+		g.p("}")
+		g.p("")
+		g.p("// %sCount writes the %s group header for n entries at the write position (encoding);", short, c.name)
+		g.p("// call Next on the result before writing each of the n entries.")
+		g.p("func %s %sCount(n int) (%s, error) {", sc.decl, short, c.goName)
+		g.p("es, err := %s.Put%s(n)", sc.recv, short)
+		g.p("if err != nil { return %s{}, err }", c.goName)
+		g.p("return %s{entries: es, index: -1, actingVersion: %s}, nil", c.goName, sc.ver)
+		g.p("}")
+		g.p("")
+		return nil
+	}
 	off := sc.recv + "." + offName(short)
 	buf := sc.recv + ".buf"
 	dim := c.dim.size
@@ -337,27 +357,193 @@ func (g *gen) groupAccessors(sc scope, b, c *block, ms names) error {
 	limitLines(g, sc, c.goName+"{}, sbert.")
 	g.p("if n < 0 || int64(n) > %d { return %s{}, sbert.ErrGroupCount }", c.numMax, c.goName)
 	g.p("p := *lim")
-	if c.variable() {
-		g.p("if p < 0 || len(%s)-p < %d { return %s{}, sbert.ErrShortBuffer }", buf, dim, c.goName)
-	} else {
-		g.p("if p < 0 || int64(len(%s)-p) < %d+int64(n)*%d { return %s{}, sbert.ErrShortBuffer }", buf, dim, c.blockLength, c.goName)
+	g.p("if p < 0 || len(%s)-p < %d { return %s{}, sbert.ErrShortBuffer }", buf, dim, c.goName)
+	for _, st := range g.dimPut(c, buf, "p", strconv.Itoa(c.blockLength), "n") {
+		g.p("%s", st)
 	}
-	g.p("%s", g.put(c.dimBL.t.prim, buf, plus("p", c.dimBL.offset), strconv.Itoa(c.blockLength)))
-	g.p("%s", g.put(c.dimN.t.prim, buf, plus("p", c.dimN.offset), c.dimN.t.prim.goType+"(n)"))
 	g.p("%s = p", off)
-	if c.variable() {
-		g.p("*lim = p + %d", dim)
-		g.p("it := %s{buf: %s, limit: lim, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
-	} else {
-		// Fixed-size entries: the room for all n is taken now, so the
-		// iterator needs no pointer back to the write position.
-		g.p("*lim = p + %d + n*%d", dim, c.blockLength)
-		g.p("it := %s{buf: %s, writing: true, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
-	}
+	g.p("*lim = p + %d", dim)
+	g.p("it := %s{buf: %s, limit: lim, blockLength: %d, count: n, index: -1, next: p + %d, actingVersion: %s}", c.goName, buf, c.blockLength, dim, sc.ver)
 	g.resetOffs(c, "it")
 	g.p("return it, nil")
 	g.p("}")
 	g.p("")
+	return nil
+}
+
+// entriesAccessors writes <Group>Entries and Put<Group>: random access to
+// the entries of a group whose entries are all the same size, the cheap
+// way to read or write many of them (one bounds check per entry, no
+// iterator state; see the Entries type).
+func (g *gen) entriesAccessors(sc scope, c *block, short string, ms names) error {
+	for _, n := range []string{short + "Entries", "Put" + short} {
+		if err := ms.add(g.s, n, "group "+c.name+" of "+sc.typ); err != nil {
+			return err
+		}
+	}
+	typ := c.goName + "Entries"
+	off := sc.recv + "." + offName(short)
+	buf := sc.recv + ".buf"
+	dim := c.dim.size
+	ver := ""
+	if len(c.versions()) > 0 {
+		ver = ", actingVersion: " + sc.ver
+	}
+	g.p("// %sEntries returns the entries of the %s group for access by index (decoding, or encoding after Put%s);", short, c.name, short)
+	g.p("// it has no entries when the message lacks the group or it does not fit the buffer.")
+	g.p("func %s %sEntries() %s {", sc.decl, short, typ)
+	g.p("p := %s", off)
+	g.p("if p < 0 || len(%s)-p < %d { return %s{} }", buf, dim, typ)
+	bl, n := g.dimGet(c, buf, "p")
+	g.p("bl, n := int(%s), int(%s)", bl, n)
+	g.p("p += %d", dim)
+	g.p("if bl < %s || int64(n) > %d || int64(len(%s)-p) < int64(n)*int64(bl) { return %s{} }", minExpr(c, sc.ver), c.numMax, buf, typ)
+	g.p("e := p + n*bl")
+	g.p("return %s{b: %s[p:e:e], n: uint32(n), bl: uint16(bl)%s}", typ, buf, ver)
+	g.p("}")
+	g.p("")
+	g.p("// Put%s writes the %s group header for n entries at the write position (encoding) and returns", short, c.name)
+	g.p("// the entries, to be filled by index. It is %sCount without the per-entry iterator.", short)
+	g.p("func %s Put%s(n int) (%s, error) {", sc.decl, short, typ)
+	if sc.blk.isGroup {
+		g.p("if %s.limit == nil { return %s{}, sbert.ErrNotEncoding }", sc.recv, typ)
+		g.p("p := *%s.limit", sc.recv)
+	} else {
+		g.p("p := %s.limit", sc.recv)
+	}
+	// One test for both failures (uint(n) also catches n < 0) keeps the
+	// writer small enough to inline.
+	g.p("if uint(n) > %d || p < 0 || int64(len(%s)-p) < %d+int64(n)*%d { return %s{}, sbert.GroupError(n, %d) }",
+		c.numMax, buf, dim, c.blockLength, typ, c.numMax)
+	for _, st := range g.dimPut(c, buf, "p", strconv.Itoa(c.blockLength), "n") {
+		g.p("%s", st)
+	}
+	g.p("%s = p", off)
+	g.p("p += %d", dim)
+	g.p("e := p + n*%d", c.blockLength)
+	if sc.blk.isGroup {
+		g.p("*%s.limit = e", sc.recv)
+	} else {
+		g.p("%s.limit = e", sc.recv)
+	}
+	if len(gaps(c)) > 0 {
+		// The padding between fields must be zero; Next clears it entry by
+		// entry, here all at once.
+		g.p("clear(%s[p:e])", buf)
+	}
+	g.p("return %s{b: %s[p:e:e], n: uint32(n), bl: %d%s}, nil", typ, buf, c.blockLength, ver)
+	g.p("}")
+	g.p("")
+	return nil
+}
+
+// dimWord reports whether c's dimension is blockLength and numInGroup as
+// two uint16 at offsets 0 and 2, read and written as one uint32; if so it
+// returns where each sits in that word.
+func (g *gen) dimWord(c *block) (blShift, nShift int, ok bool) {
+	if c.dim.size != 4 || c.dimBL.offset != 0 || c.dimN.offset != 2 ||
+		c.dimBL.t.prim.size != 2 || c.dimN.t.prim.size != 2 {
+		return 0, 0, false
+	}
+	if g.s.bigEndian {
+		return 16, 0, true
+	}
+	return 0, 16, true
+}
+
+// dimGet returns the expressions of c's blockLength and numInGroup at
+// buf[p:], after the statement it writes.
+func (g *gen) dimGet(c *block, buf, p string) (bl, n string) {
+	if bs, ns, ok := g.dimWord(c); ok {
+		g.p("h := %s.Uint32(%s[%s : %s+4])", g.bo(), buf, p, p)
+		return shifted("uint16(h", ">>", bs) + ")", shifted("uint16(h", ">>", ns) + ")"
+	}
+	return g.get(c.dimBL.t.prim, buf, plus(p, c.dimBL.offset)), g.get(c.dimN.t.prim, buf, plus(p, c.dimN.offset))
+}
+
+// shifted is the expression x op s, or x when s is 0.
+func shifted(x, op string, s int) string {
+	if s == 0 {
+		return x
+	}
+	return fmt.Sprintf("%s%s%d", x, op, s)
+}
+
+// dimPut returns the statements writing c's group header at buf[p:].
+func (g *gen) dimPut(c *block, buf, p, bl, n string) []string {
+	if bs, ns, ok := g.dimWord(c); ok {
+		return []string{fmt.Sprintf("%s.PutUint32(%s[%s:%s+4], %s|%s)", g.bo(), buf, p, p,
+			shifted("uint32("+bl+")", "<<", bs), shifted("uint32("+n+")", "<<", ns))}
+	}
+	return []string{
+		g.put(c.dimBL.t.prim, buf, plus(p, c.dimBL.offset), bl),
+		g.put(c.dimN.t.prim, buf, plus(p, c.dimN.offset), c.dimN.t.prim.goType+"("+n+")"),
+	}
+}
+
+// entryTypes writes, for a group whose entries are all the same size, the
+// Entry flyweight over one entry and the Entries view of all of them.
+// Reading or writing entry i is then one bounds check and the field
+// accessors' fixed-offset loads and stores, all inlinable: what a
+// hand-written loop over the buffer would do.
+func (g *gen) entryTypes(b *block, ns names) error {
+	entry, entries := b.goName+"Entry", b.goName+"Entries"
+	for _, n := range []string{entry, entries} {
+		if err := ns.add(g.s, n, "group "+b.msg.name+"."+b.path); err != nil {
+			return err
+		}
+	}
+	versioned := len(b.versions()) > 0
+	n, fixed := fixedLen(b)
+	g.p("// %s is a flyweight over one entry of the %s group of %s.", entry, b.path, b.msg.name)
+	g.p("type %s struct {", entry)
+	g.p("b %s", blockType(b))
+	if versioned {
+		g.p("actingVersion uint16")
+	}
+	g.p("}")
+	g.p("")
+	g.p("// %s are the entries of one %s group of %s, laid out one after another in the", entries, b.path, b.msg.name)
+	g.p("// buffer: Entry(i) is entry i. The zero value has no entries.")
+	// At most 32 bytes in at most four fields, so that the compiler keeps
+	// it in registers (a bigger struct is copied through memory on every
+	// call of Entry). numInGroup has at most 32 bits, blockLength 16.
+	g.p("type %s struct {", entries)
+	g.p("b []byte // the entries, n*bl bytes")
+	g.p("n uint32")
+	g.p("bl uint16")
+	if versioned {
+		g.p("actingVersion uint16")
+	}
+	g.p("}")
+	g.p("")
+	g.p("// Count is the number of entries.")
+	g.p("func (g %s) Count() int { return int(g.n) }", entries)
+	g.p("")
+	g.p("// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.")
+	g.p("func (g %s) Entry(i int) %s {", entries, entry)
+	g.p("o := i * int(g.bl)")
+	ver := ""
+	if versioned {
+		ver = ", actingVersion: g.actingVersion"
+	}
+	if fixed {
+		g.p("return %s{b: (*[%d]byte)(g.b[o : o+%d])%s}", entry, n, n, ver)
+	} else {
+		g.p("return %s{b: g.b[o : o+int(g.bl) : o+int(g.bl)]%s}", entry, ver)
+	}
+	g.p("}")
+	g.p("")
+	sc := scope{typ: entry, recv: "e", decl: "(e " + entry + ")", b: "e.b", blk: b}
+	if versioned {
+		sc.ver = "e.actingVersion"
+	}
+	ms := names{}
+	for _, f := range b.fields {
+		if err := g.accessors(sc, f, ms); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -467,16 +653,19 @@ func (g *gen) group(b *block, ns names) error {
 		g.p("// %s.", strings.TrimSuffix(comment(b.desc), "."))
 	}
 	g.p("type %s struct {", b.goName)
-	g.p("buf []byte")
-	g.p("block %s // the current entry", blockType(b))
 	if b.variable() {
+		g.p("buf []byte")
+		g.p("block %s // the current entry", blockType(b))
 		g.p("limit *int // the message's write position when encoding")
+		g.p("blockLength, count, index, next int")
+		g.p("actingVersion uint16")
+		g.offFields(b)
 	} else {
-		g.p("writing bool")
+		g.p("entries %sEntries", b.goName)
+		g.p("block %s // the current entry", blockType(b))
+		g.p("index int")
+		g.p("actingVersion uint16")
 	}
-	g.p("blockLength, count, index, next int")
-	g.p("actingVersion uint16")
-	g.offFields(b)
 	g.p("}")
 	g.p("")
 	g.minFunc(b)
@@ -516,31 +705,30 @@ func (g *gen) group(b *block, ns names) error {
 		ms[n] = "a generated method"
 	}
 	g.p("// Count is the number of entries in the group.")
-	g.p("func (g %s) Count() int { return g.count }", b.goName)
+	if b.variable() {
+		g.p("func (g %s) Count() int { return g.count }", b.goName)
+	} else {
+		g.p("func (g %s) Count() int { return int(g.entries.n) }", b.goName)
+	}
 	g.p("")
 	g.p("// Index is the position of the current entry, -1 before the first Next.")
 	g.p("func (g %s) Index() int { return g.index }", b.goName)
 	g.p("")
-	g.p("// Next moves to the next entry. It returns false after the last one, and, when")
-	g.p("// encoding, when the buffer cannot hold another entry.")
+	if b.variable() {
+		g.p("// Next moves to the next entry. It returns false after the last one, and, when")
+		g.p("// encoding, when the buffer cannot hold another entry.")
+	} else {
+		g.p("// Next moves to the next entry. It returns false after the last one.")
+	}
 	g.p("func (g *%s) Next() bool {", b.goName)
 	if !b.variable() {
 		// Reading and writing share one path: entries are fixed-size, and
-		// <Group>Count checked and took the room for all of them.
-		g.p("p, bl := g.next, g.blockLength")
-		minCheck := ""
-		if n, ok := fixedLen(b); ok && n > 0 {
-			minCheck = fmt.Sprintf(" || bl < %d", n)
-		}
-		g.p("if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl%s { return false }", minCheck)
-		g.p("%s", setBlock(b, "g", "g.buf", "p", "bl"))
-		g.p("g.next = p + bl")
-		g.p("g.index++")
-		if gs := gaps(b); len(gs) > 0 {
-			g.p("if g.writing {")
-			g.clearGaps(b, "g.buf", "p")
-			g.p("}")
-		}
+		// <Group>Entries checked (or Put<Group> took and cleared) the room
+		// for all of them.
+		g.p("i := g.index + 1")
+		g.p("if i >= int(g.entries.n) { return false }")
+		g.p("g.block = g.entries.Entry(i).b")
+		g.p("g.index = i")
 		g.p("return true")
 		g.p("}")
 		g.p("")
@@ -575,6 +763,11 @@ func (g *gen) group(b *block, ns names) error {
 	sc := scope{typ: b.goName, recv: "g", decl: "(g *" + b.goName + ")", b: "g.block", ver: "g.actingVersion", blk: b, exp: exp}
 	if err := g.blockAccessors(sc, b, ms); err != nil {
 		return err
+	}
+	if !b.variable() {
+		if err := g.entryTypes(b, ns); err != nil {
+			return err
+		}
 	}
 	g.renderGroup(b, sc)
 	for _, c := range b.groups {
@@ -693,16 +886,28 @@ func (g *gen) renderGroup(b *block, sc scope) {
 		src = "p" + strconv.Itoa(d-1)
 	}
 	short := b.goName[len(b.parent.goName):]
+	// A group of fixed-size entries renders them by index: the entry
+	// flyweight has the iterator's accessors, so the fields render the same
+	// through g.
+	fixed := !b.variable()
 	for _, json := range []bool{true, false} {
 		g.p("func (m *%s) %s%s(dst []byte%s) []byte {", b.msg.goName, renderName(json), b.goName, decl)
-		g.p("g := %s.%s()", src, short)
-		g.p("dst = append(dst, '[')")
-		g.p("for g.Next() {")
 		sep := "','"
 		if !json {
 			sep = "' '"
 		}
-		g.p("if g.index > 0 { dst = append(dst, %s) }", sep)
+		if fixed {
+			g.p("es := %s.%sEntries()", src, short)
+			g.p("dst = append(dst, '[')")
+			g.p("for i := range es.Count() {")
+			g.p("g := es.Entry(i)")
+			g.p("if i > 0 { dst = append(dst, %s) }", sep)
+		} else {
+			g.p("g := %s.%s()", src, short)
+			g.p("dst = append(dst, '[')")
+			g.p("for g.Next() {")
+			g.p("if g.index > 0 { dst = append(dst, %s) }", sep)
+		}
 		g.renderParts(b, sc, json, true)
 		g.p("dst = append(dst, '}')")
 		g.p("}")

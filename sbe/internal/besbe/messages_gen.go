@@ -18,7 +18,7 @@ const TickBlockLength = 8
 // Tick is a flyweight over the Tick message (template 1, 8-byte root block).
 type Tick struct {
 	buf                              []byte
-	block                            []byte // the root block
+	block                            *[8]byte // the root block
 	offset, limit, actingBlockLength int
 	actingVersion                    uint16
 	gOff                             int
@@ -31,7 +31,7 @@ func (m *Tick) WrapForEncode(buf []byte, offset int) error {
 		return sbert.ErrShortBuffer
 	}
 	m.buf = buf
-	m.block = buf[offset : offset+8 : offset+8]
+	m.block = (*[8]byte)(buf[offset : offset+8])
 	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+8, 8, SchemaVersion
 	m.gOff = -1
 	m.sOff = -1
@@ -67,7 +67,7 @@ func (m *Tick) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVe
 		return sbert.Truncated(`Tick`, "", offset+bl, len(buf))
 	}
 	pos := offset + bl
-	m.block = buf[offset : offset+bl : offset+bl]
+	m.block = (*[8]byte)(buf[offset : offset+8])
 	var err error
 	m.gOff = pos
 	if pos, err = walkTickG(buf, pos, actingVersion); err != nil {
@@ -130,39 +130,51 @@ func (m *Tick) F() float32 {
 // SetF sets f.
 func (m *Tick) SetF(v float32) { binary.BigEndian.PutUint32(m.block[4:8], math.Float32bits(v)) }
 
-// G returns an iterator over the g group (decoding).
-func (m *Tick) G() TickG {
-	it := TickG{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// GEntries returns the entries of the g group for access by index (decoding, or encoding after PutG);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *Tick) GEntries() TickGEntries {
 	p := m.gOff
 	if p < 0 || len(m.buf)-p < 4 {
-		return it
+		return TickGEntries{}
 	}
-	it.blockLength = int(binary.BigEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.BigEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
+	h := binary.BigEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h>>16)), int(uint16(h))
+	p += 4
+	if bl < 8 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return TickGEntries{}
 	}
-	it.count, it.next = int(n), p+4
-	return it
+	e := p + n*bl
+	return TickGEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutG writes the g group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is GCount without the per-entry iterator.
+func (m *Tick) PutG(n int) (TickGEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*8 {
+		return TickGEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.BigEndian.PutUint32(m.buf[p:p+4], uint32(8)<<16|uint32(n))
+	m.gOff = p
+	p += 4
+	e := p + n*8
+	m.limit = e
+	return TickGEntries{b: m.buf[p:e:e], n: uint32(n), bl: 8}, nil
+}
+
+// G returns an iterator over the g group (decoding).
+func (m *Tick) G() TickG {
+	return TickG{entries: m.GEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // GCount writes the g group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *Tick) GCount(n int) (TickG, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return TickG{}, sbert.ErrGroupCount
+	es, err := m.PutG(n)
+	if err != nil {
+		return TickG{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*8 {
-		return TickG{}, sbert.ErrShortBuffer
-	}
-	binary.BigEndian.PutUint16(m.buf[p:p+2], 8)
-	binary.BigEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.gOff = p
-	*lim = p + 4 + n*8
-	it := TickG{buf: m.buf, writing: true, blockLength: 8, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	return TickG{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // S returns the s var data, a view of the buffer (nil when absent).
@@ -251,11 +263,10 @@ const TickGBlockLength = 8
 
 // TickG iterates over the g group of Tick (decoding) or writes its entries (encoding).
 type TickG struct {
-	buf                             []byte
-	block                           *[8]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       TickGEntries
+	block         *[8]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkTickG checks the g group at buf[pos:] and returns the offset just past it.
@@ -279,21 +290,19 @@ func walkTickG(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g TickG) Count() int { return g.count }
+func (g TickG) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g TickG) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *TickG) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 8 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[8]byte)(g.buf[p : p+8])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -305,11 +314,42 @@ func (g *TickG) X() uint64 {
 // SetX sets x.
 func (g *TickG) SetX(v uint64) { binary.BigEndian.PutUint64(g.block[0:8], v) }
 
+// TickGEntry is a flyweight over one entry of the g group of Tick.
+type TickGEntry struct {
+	b *[8]byte
+}
+
+// TickGEntries are the entries of one g group of Tick, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type TickGEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g TickGEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g TickGEntries) Entry(i int) TickGEntry {
+	o := i * int(g.bl)
+	return TickGEntry{b: (*[8]byte)(g.b[o : o+8])}
+}
+
+// X returns x.
+func (e TickGEntry) X() uint64 {
+	return binary.BigEndian.Uint64(e.b[0:8])
+}
+
+// SetX sets x.
+func (e TickGEntry) SetX(v uint64) { binary.BigEndian.PutUint64(e.b[0:8], v) }
+
 func (m *Tick) appendJSONTickG(dst []byte) []byte {
-	g := m.G()
+	es := m.GEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"x":`...)
@@ -320,10 +360,11 @@ func (m *Tick) appendJSONTickG(dst []byte) []byte {
 }
 
 func (m *Tick) appendTextTickG(dst []byte) []byte {
-	g := m.G()
+	es := m.GEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{x=`...)

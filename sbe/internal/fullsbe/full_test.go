@@ -347,6 +347,8 @@ func TestNestedErrors(t *testing.T) {
 func FuzzCodec(f *testing.F) {
 	f.Add(everything(f, true))
 	f.Add(everything(f, false))
+	f.Add(book(f, true))
+	f.Add(relayout(book(f, true), 19, 2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sbetest.FuzzCodec(t, fullsbe.Codec{}, data)
 	})

@@ -383,8 +383,7 @@ func (m *Everything) LegsCount(n int) (EverythingLegs, error) {
 	if p < 0 || len(m.buf)-p < 4 {
 		return EverythingLegs{}, sbert.ErrShortBuffer
 	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 12)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(12)|uint32(n)<<16)
 	m.legsOff = p
 	*lim = p + 4
 	it := EverythingLegs{buf: m.buf, limit: lim, blockLength: 12, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
@@ -393,39 +392,51 @@ func (m *Everything) LegsCount(n int) (EverythingLegs, error) {
 	return it, nil
 }
 
-// Tags returns an iterator over the tags group (decoding).
-func (m *Everything) Tags() EverythingTags {
-	it := EverythingTags{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+// TagsEntries returns the entries of the tags group for access by index (decoding, or encoding after PutTags);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *Everything) TagsEntries() EverythingTagsEntries {
 	p := m.tagsOff
 	if p < 0 || len(m.buf)-p < 4 {
-		return it
+		return EverythingTagsEntries{}
 	}
-	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
-	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
-	if n > 65534 {
-		return it
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 1 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return EverythingTagsEntries{}
 	}
-	it.count, it.next = int(n), p+4
-	return it
+	e := p + n*bl
+	return EverythingTagsEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutTags writes the tags group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is TagsCount without the per-entry iterator.
+func (m *Everything) PutTags(n int) (EverythingTagsEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*1 {
+		return EverythingTagsEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(1)|uint32(n)<<16)
+	m.tagsOff = p
+	p += 4
+	e := p + n*1
+	m.limit = e
+	return EverythingTagsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 1}, nil
+}
+
+// Tags returns an iterator over the tags group (decoding).
+func (m *Everything) Tags() EverythingTags {
+	return EverythingTags{entries: m.TagsEntries(), index: -1, actingVersion: m.actingVersion}
 }
 
 // TagsCount writes the tags group header for n entries at the write position (encoding);
 // call Next on the result before writing each of the n entries.
 func (m *Everything) TagsCount(n int) (EverythingTags, error) {
-	lim := &m.limit
-	if n < 0 || int64(n) > 65534 {
-		return EverythingTags{}, sbert.ErrGroupCount
+	es, err := m.PutTags(n)
+	if err != nil {
+		return EverythingTags{}, err
 	}
-	p := *lim
-	if p < 0 || int64(len(m.buf)-p) < 4+int64(n)*1 {
-		return EverythingTags{}, sbert.ErrShortBuffer
-	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 1)
-	binary.LittleEndian.PutUint16(m.buf[p+2:p+2+2], uint16(n))
-	m.tagsOff = p
-	*lim = p + 4 + n*1
-	it := EverythingTags{buf: m.buf, writing: true, blockLength: 1, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
-	return it, nil
+	return EverythingTags{entries: es, index: -1, actingVersion: m.actingVersion}, nil
 }
 
 // Text returns the text var data, a view of the buffer (nil when absent).
@@ -1208,11 +1219,10 @@ const EverythingTagsBlockLength = 1
 
 // EverythingTags iterates over the tags group of Everything (decoding) or writes its entries (encoding).
 type EverythingTags struct {
-	buf                             []byte
-	block                           *[1]byte // the current entry
-	writing                         bool
-	blockLength, count, index, next int
-	actingVersion                   uint16
+	entries       EverythingTagsEntries
+	block         *[1]byte // the current entry
+	index         int
+	actingVersion uint16
 }
 
 // walkEverythingTags checks the tags group at buf[pos:] and returns the offset just past it.
@@ -1236,21 +1246,19 @@ func walkEverythingTags(buf []byte, pos int, v uint16) (int, error) {
 }
 
 // Count is the number of entries in the group.
-func (g EverythingTags) Count() int { return g.count }
+func (g EverythingTags) Count() int { return int(g.entries.n) }
 
 // Index is the position of the current entry, -1 before the first Next.
 func (g EverythingTags) Index() int { return g.index }
 
-// Next moves to the next entry. It returns false after the last one, and, when
-// encoding, when the buffer cannot hold another entry.
+// Next moves to the next entry. It returns false after the last one.
 func (g *EverythingTags) Next() bool {
-	p, bl := g.next, g.blockLength
-	if g.index+1 >= g.count || p < 0 || len(g.buf)-p < bl || bl < 1 {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
 		return false
 	}
-	g.block = (*[1]byte)(g.buf[p : p+1])
-	g.next = p + bl
-	g.index++
+	g.block = g.entries.Entry(i).b
+	g.index = i
 	return true
 }
 
@@ -1262,11 +1270,42 @@ func (g *EverythingTags) Tag() byte {
 // SetTag sets tag.
 func (g *EverythingTags) SetTag(v byte) { g.block[0] = v }
 
+// EverythingTagsEntry is a flyweight over one entry of the tags group of Everything.
+type EverythingTagsEntry struct {
+	b *[1]byte
+}
+
+// EverythingTagsEntries are the entries of one tags group of Everything, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type EverythingTagsEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g EverythingTagsEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g EverythingTagsEntries) Entry(i int) EverythingTagsEntry {
+	o := i * int(g.bl)
+	return EverythingTagsEntry{b: (*[1]byte)(g.b[o : o+1])}
+}
+
+// Tag returns tag.
+func (e EverythingTagsEntry) Tag() byte {
+	return e.b[0]
+}
+
+// SetTag sets tag.
+func (e EverythingTagsEntry) SetTag(v byte) { e.b[0] = v }
+
 func (m *Everything) appendJSONEverythingTags(dst []byte) []byte {
-	g := m.Tags()
+	es := m.TagsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"tag":`...)
@@ -1277,10 +1316,11 @@ func (m *Everything) appendJSONEverythingTags(dst []byte) []byte {
 }
 
 func (m *Everything) appendTextEverythingTags(dst []byte) []byte {
-	g := m.Tags()
+	es := m.TagsEntries()
 	dst = append(dst, '[')
-	for g.Next() {
-		if g.index > 0 {
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
 			dst = append(dst, ' ')
 		}
 		dst = append(dst, `{tag=`...)
@@ -1578,4 +1618,1024 @@ func (m *Versioned) AppendText(dst []byte) []byte {
 		dst = m.C().AppendText(dst)
 	}
 	return dst
+}
+
+// BookTemplateID is the template id of Book.
+const BookTemplateID uint16 = 4
+
+// BookBlockLength is the length of the Book root block.
+const BookBlockLength = 4
+
+// Book is a flyweight over the Book message (template 4, 4-byte root block).
+// Fixed-size group entries: padding, a field added later, nesting.
+type Book struct {
+	buf                              []byte
+	block                            *[4]byte // the root block
+	offset, limit, actingBlockLength int
+	actingVersion                    uint16
+	levelsOff                        int
+	smallOff                         int
+	sidesOff                         int
+}
+
+// WrapForEncode points m at buf[offset:] to write a Book root block (without header).
+func (m *Book) WrapForEncode(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 4 {
+		return sbert.ErrShortBuffer
+	}
+	m.buf = buf
+	m.block = (*[4]byte)(buf[offset : offset+4])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+4, 4, SchemaVersion
+	m.levelsOff = -1
+	m.smallOff = -1
+	m.sidesOff = -1
+	return nil
+}
+
+// WrapAndApplyHeader writes the Book message header at buf[offset:] and wraps the root block after it for encoding.
+func (m *Book) WrapAndApplyHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+4 {
+		return sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0003000700040004)
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[4]byte)(buf[start : start+4])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+4, 4, SchemaVersion
+	m.levelsOff = -1
+	m.smallOff = -1
+	m.sidesOff = -1
+	return nil
+}
+
+// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
+// and checks the whole message (groups and var data included) against buf. After it succeeds no getter
+// reads outside buf; EncodedLength is then the message's length without header.
+func (m *Book) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVersion uint16) error {
+	m.buf, m.block = buf, nil
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset, int(actingBlockLength), actingVersion
+	m.levelsOff = -1
+	m.smallOff = -1
+	m.sidesOff = -1
+	bl := int(actingBlockLength)
+	if lo := 4; bl < lo {
+		return sbert.BelowMinimum(`Book`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if offset < 0 || offset > len(buf) || len(buf)-offset < bl {
+		return sbert.Truncated(`Book`, "", offset+bl, len(buf))
+	}
+	pos := offset + bl
+	m.block = (*[4]byte)(buf[offset : offset+4])
+	var err error
+	m.levelsOff = pos
+	if pos, err = walkBookLevels(buf, pos, actingVersion); err != nil {
+		return err
+	}
+	m.smallOff = pos
+	if pos, err = walkBookSmall(buf, pos, actingVersion); err != nil {
+		return err
+	}
+	m.sidesOff = pos
+	if pos, err = walkBookSides(buf, pos, actingVersion); err != nil {
+		return err
+	}
+	m.limit = pos
+	return nil
+}
+
+// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces Book
+// of this schema, and wraps the message for decoding as WrapForDecode does.
+func (m *Book) WrapForDecodeHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
+		return sbert.Truncated(`Book`, "header", offset+HeaderLength, len(buf))
+	}
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000700040000 {
+		return wrongTemplate(`Book`, 4, buf[offset:])
+	}
+	return m.WrapForDecode(buf, offset+HeaderLength, uint16(h), uint16(h>>48))
+}
+
+// EncodedLength is the length of the message without header: the root block,
+// groups and var data written (encoding) or checked (decoding) so far.
+func (m *Book) EncodedLength() int { return m.limit - m.offset }
+
+// ActingVersion is the schema version the message was encoded with.
+func (m *Book) ActingVersion() uint16 { return m.actingVersion }
+
+// ActingBlockLength is the length of the root block on the wire.
+func (m *Book) ActingBlockLength() int { return m.actingBlockLength }
+
+// Seq returns seq.
+func (m *Book) Seq() uint32 {
+	return binary.LittleEndian.Uint32(m.block[0:4])
+}
+
+// SetSeq sets seq.
+func (m *Book) SetSeq(v uint32) { binary.LittleEndian.PutUint32(m.block[0:4], v) }
+
+// LevelsEntries returns the entries of the levels group for access by index (decoding, or encoding after PutLevels);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *Book) LevelsEntries() BookLevelsEntries {
+	p := m.levelsOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return BookLevelsEntries{}
+	}
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < minBlockLengthBookLevels(m.actingVersion) || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return BookLevelsEntries{}
+	}
+	e := p + n*bl
+	return BookLevelsEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl), actingVersion: m.actingVersion}
+}
+
+// PutLevels writes the levels group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is LevelsCount without the per-entry iterator.
+func (m *Book) PutLevels(n int) (BookLevelsEntries, error) {
+	p := m.limit
+	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*24 {
+		return BookLevelsEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(24)|uint32(n)<<16)
+	m.levelsOff = p
+	p += 4
+	e := p + n*24
+	m.limit = e
+	clear(m.buf[p:e])
+	return BookLevelsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 24, actingVersion: m.actingVersion}, nil
+}
+
+// Levels returns an iterator over the levels group (decoding).
+func (m *Book) Levels() BookLevels {
+	return BookLevels{entries: m.LevelsEntries(), index: -1, actingVersion: m.actingVersion}
+}
+
+// LevelsCount writes the levels group header for n entries at the write position (encoding);
+// call Next on the result before writing each of the n entries.
+func (m *Book) LevelsCount(n int) (BookLevels, error) {
+	es, err := m.PutLevels(n)
+	if err != nil {
+		return BookLevels{}, err
+	}
+	return BookLevels{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
+// SmallEntries returns the entries of the small group for access by index (decoding, or encoding after PutSmall);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *Book) SmallEntries() BookSmallEntries {
+	p := m.smallOff
+	if p < 0 || len(m.buf)-p < 2 {
+		return BookSmallEntries{}
+	}
+	bl, n := int(m.buf[p]), int(m.buf[p+1])
+	p += 2
+	if bl < 5 || int64(n) > 10 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return BookSmallEntries{}
+	}
+	e := p + n*bl
+	return BookSmallEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutSmall writes the small group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is SmallCount without the per-entry iterator.
+func (m *Book) PutSmall(n int) (BookSmallEntries, error) {
+	p := m.limit
+	if uint(n) > 10 || p < 0 || int64(len(m.buf)-p) < 2+int64(n)*5 {
+		return BookSmallEntries{}, sbert.GroupError(n, 10)
+	}
+	m.buf[p] = 5
+	m.buf[p+1] = uint8(n)
+	m.smallOff = p
+	p += 2
+	e := p + n*5
+	m.limit = e
+	return BookSmallEntries{b: m.buf[p:e:e], n: uint32(n), bl: 5}, nil
+}
+
+// Small returns an iterator over the small group (decoding).
+func (m *Book) Small() BookSmall {
+	return BookSmall{entries: m.SmallEntries(), index: -1, actingVersion: m.actingVersion}
+}
+
+// SmallCount writes the small group header for n entries at the write position (encoding);
+// call Next on the result before writing each of the n entries.
+func (m *Book) SmallCount(n int) (BookSmall, error) {
+	es, err := m.PutSmall(n)
+	if err != nil {
+		return BookSmall{}, err
+	}
+	return BookSmall{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
+// Sides returns an iterator over the sides group (decoding).
+func (m *Book) Sides() BookSides {
+	it := BookSides{buf: m.buf, index: -1, actingVersion: m.actingVersion}
+	it.marksOff = -1
+	it.labelOff = -1
+	p := m.sidesOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return it
+	}
+	it.blockLength = int(binary.LittleEndian.Uint16(m.buf[p : p+2]))
+	n := int64(binary.LittleEndian.Uint16(m.buf[p+2 : p+2+2]))
+	if n > 65534 {
+		return it
+	}
+	it.count, it.next = int(n), p+4
+	return it
+}
+
+// SidesCount writes the sides group header for n entries at the write position (encoding);
+// call Next on the result before writing each of the n entries.
+func (m *Book) SidesCount(n int) (BookSides, error) {
+	lim := &m.limit
+	if n < 0 || int64(n) > 65534 {
+		return BookSides{}, sbert.ErrGroupCount
+	}
+	p := *lim
+	if p < 0 || len(m.buf)-p < 4 {
+		return BookSides{}, sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(1)|uint32(n)<<16)
+	m.sidesOff = p
+	*lim = p + 4
+	it := BookSides{buf: m.buf, limit: lim, blockLength: 1, count: n, index: -1, next: p + 4, actingVersion: m.actingVersion}
+	it.marksOff = -1
+	it.labelOff = -1
+	return it, nil
+}
+
+// AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
+// then every field in schema order.
+func (m *Book) AppendJSON(dst []byte) []byte { return m.appendJSON(dst, SchemaID, m.actingVersion) }
+
+func (m *Book) appendJSON(dst []byte, schemaID, version uint16) []byte {
+	dst = append(dst, `{"name":"Book","templateId":4,"schemaId":`...)
+	dst = strconv.AppendUint(dst, uint64(schemaID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(version), 10)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, uint64(m.Seq()), 10)
+	dst = append(dst, `,"levels":`...)
+	dst = m.appendJSONBookLevels(dst)
+	dst = append(dst, `,"small":`...)
+	dst = m.appendJSONBookSmall(dst)
+	dst = append(dst, `,"sides":`...)
+	dst = m.appendJSONBookSides(dst)
+	return append(dst, '}')
+}
+
+// AppendText appends the message as one line: its name, then field=value pairs.
+func (m *Book) AppendText(dst []byte) []byte {
+	dst = append(dst, `Book`...)
+	dst = append(dst, ` seq=`...)
+	dst = strconv.AppendUint(dst, uint64(m.Seq()), 10)
+	dst = append(dst, ` levels=`...)
+	dst = m.appendTextBookLevels(dst)
+	dst = append(dst, ` small=`...)
+	dst = m.appendTextBookSmall(dst)
+	dst = append(dst, ` sides=`...)
+	dst = m.appendTextBookSides(dst)
+	return dst
+}
+
+// BookLevelsBlockLength is the block length of one levels entry.
+const BookLevelsBlockLength = 24
+
+// BookLevels iterates over the levels group of Book (decoding) or writes its entries (encoding).
+type BookLevels struct {
+	entries       BookLevelsEntries
+	block         []byte // the current entry
+	index         int
+	actingVersion uint16
+}
+
+// minBlockLengthBookLevels is the smallest levels block that holds every field of acting version v.
+func minBlockLengthBookLevels(v uint16) int {
+	switch {
+	case v >= 3:
+		return 21
+	}
+	return 19
+}
+
+// walkBookLevels checks the levels group at buf[pos:] and returns the offset just past it.
+func walkBookLevels(buf []byte, pos int, v uint16) (int, error) {
+	if pos < 0 || len(buf)-pos < 4 {
+		return 0, sbert.Truncated(`Book`, `group levels`, pos+4, len(buf))
+	}
+	bl := int(binary.LittleEndian.Uint16(buf[pos : pos+2]))
+	n := int64(binary.LittleEndian.Uint16(buf[pos+2 : pos+2+2]))
+	if lo := minBlockLengthBookLevels(v); bl < lo {
+		return 0, sbert.BelowMinimum(`Book`, `group levels`, "blockLength", int64(bl), int64(lo))
+	}
+	if n > 65534 {
+		return 0, sbert.AboveMaximum(`Book`, `group levels`, "numInGroup", n, 65534)
+	}
+	pos += 4
+	if int64(len(buf)-pos) < n*int64(bl) {
+		return 0, sbert.Truncated(`Book`, `group levels`, pos+int(n)*bl, len(buf))
+	}
+	return pos + int(n)*bl, nil
+}
+
+// Count is the number of entries in the group.
+func (g BookLevels) Count() int { return int(g.entries.n) }
+
+// Index is the position of the current entry, -1 before the first Next.
+func (g BookLevels) Index() int { return g.index }
+
+// Next moves to the next entry. It returns false after the last one.
+func (g *BookLevels) Next() bool {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
+		return false
+	}
+	g.block = g.entries.Entry(i).b
+	g.index = i
+	return true
+}
+
+// Price returns price.
+func (g *BookLevels) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(g.block[0:8]))
+}
+
+// SetPrice sets price.
+func (g *BookLevels) SetPrice(v int64) { binary.LittleEndian.PutUint64(g.block[0:8], uint64(v)) }
+
+// Qty returns qty, a flyweight over its 9 bytes.
+func (g *BookLevels) Qty() Amount {
+	return Amount{b: (*[9]byte)(g.block[10:19])}
+}
+
+// FlagsInActingVersion reports whether flags is present (it is since version 3).
+func (g *BookLevels) FlagsInActingVersion() bool { return g.actingVersion >= 3 }
+
+// Flags returns flags.
+func (g *BookLevels) Flags() Flags {
+	if g.actingVersion < 3 {
+		return Flags(65535)
+	}
+	return Flags(binary.LittleEndian.Uint16(g.block[19:21]))
+}
+
+// SetFlags sets flags.
+func (g *BookLevels) SetFlags(v Flags) { binary.LittleEndian.PutUint16(g.block[19:21], uint16(v)) }
+
+// BookLevelsEntry is a flyweight over one entry of the levels group of Book.
+type BookLevelsEntry struct {
+	b             []byte
+	actingVersion uint16
+}
+
+// BookLevelsEntries are the entries of one levels group of Book, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type BookLevelsEntries struct {
+	b             []byte // the entries, n*bl bytes
+	n             uint32
+	bl            uint16
+	actingVersion uint16
+}
+
+// Count is the number of entries.
+func (g BookLevelsEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g BookLevelsEntries) Entry(i int) BookLevelsEntry {
+	o := i * int(g.bl)
+	return BookLevelsEntry{b: g.b[o : o+int(g.bl) : o+int(g.bl)], actingVersion: g.actingVersion}
+}
+
+// Price returns price.
+func (e BookLevelsEntry) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(e.b[0:8]))
+}
+
+// SetPrice sets price.
+func (e BookLevelsEntry) SetPrice(v int64) { binary.LittleEndian.PutUint64(e.b[0:8], uint64(v)) }
+
+// Qty returns qty, a flyweight over its 9 bytes.
+func (e BookLevelsEntry) Qty() Amount {
+	return Amount{b: (*[9]byte)(e.b[10:19])}
+}
+
+// FlagsInActingVersion reports whether flags is present (it is since version 3).
+func (e BookLevelsEntry) FlagsInActingVersion() bool { return e.actingVersion >= 3 }
+
+// Flags returns flags.
+func (e BookLevelsEntry) Flags() Flags {
+	if e.actingVersion < 3 {
+		return Flags(65535)
+	}
+	return Flags(binary.LittleEndian.Uint16(e.b[19:21]))
+}
+
+// SetFlags sets flags.
+func (e BookLevelsEntry) SetFlags(v Flags) { binary.LittleEndian.PutUint16(e.b[19:21], uint16(v)) }
+
+func (m *Book) appendJSONBookLevels(dst []byte) []byte {
+	es := m.LevelsEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"price":`...)
+		dst = strconv.AppendInt(dst, int64(g.Price()), 10)
+		dst = append(dst, `,"qty":`...)
+		dst = g.Qty().AppendJSON(dst)
+		dst = append(dst, `,"flags":`...)
+		if g.actingVersion < 3 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = g.Flags().AppendJSON(dst)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func (m *Book) appendTextBookLevels(dst []byte) []byte {
+	es := m.LevelsEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, `{price=`...)
+		dst = strconv.AppendInt(dst, int64(g.Price()), 10)
+		dst = append(dst, ` qty=`...)
+		dst = g.Qty().AppendText(dst)
+		dst = append(dst, ` flags=`...)
+		if g.actingVersion < 3 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = g.Flags().AppendText(dst)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// BookSmallBlockLength is the block length of one small entry.
+const BookSmallBlockLength = 5
+
+// BookSmall iterates over the small group of Book (decoding) or writes its entries (encoding).
+type BookSmall struct {
+	entries       BookSmallEntries
+	block         *[5]byte // the current entry
+	index         int
+	actingVersion uint16
+}
+
+// walkBookSmall checks the small group at buf[pos:] and returns the offset just past it.
+func walkBookSmall(buf []byte, pos int, v uint16) (int, error) {
+	if pos < 0 || len(buf)-pos < 2 {
+		return 0, sbert.Truncated(`Book`, `group small`, pos+2, len(buf))
+	}
+	bl := int(buf[pos])
+	n := int64(buf[pos+1])
+	if lo := 5; bl < lo {
+		return 0, sbert.BelowMinimum(`Book`, `group small`, "blockLength", int64(bl), int64(lo))
+	}
+	if n > 10 {
+		return 0, sbert.AboveMaximum(`Book`, `group small`, "numInGroup", n, 10)
+	}
+	pos += 2
+	if int64(len(buf)-pos) < n*int64(bl) {
+		return 0, sbert.Truncated(`Book`, `group small`, pos+int(n)*bl, len(buf))
+	}
+	return pos + int(n)*bl, nil
+}
+
+// Count is the number of entries in the group.
+func (g BookSmall) Count() int { return int(g.entries.n) }
+
+// Index is the position of the current entry, -1 before the first Next.
+func (g BookSmall) Index() int { return g.index }
+
+// Next moves to the next entry. It returns false after the last one.
+func (g *BookSmall) Next() bool {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
+		return false
+	}
+	g.block = g.entries.Entry(i).b
+	g.index = i
+	return true
+}
+
+// Code returns code, a view of its 4 bytes (NUL-padded).
+func (g *BookSmall) Code() []byte {
+	return g.block[0:4:4]
+}
+
+// CodeArray returns code as a pointer to its 4 bytes in the buffer, for fixed-size copies in and out.
+func (g *BookSmall) CodeArray() *[4]byte { return (*[4]byte)(g.block[0:4]) }
+
+// SetCode stores v in code, NUL-padded; it fails when v is longer than 4 bytes.
+func (g *BookSmall) SetCode(v []byte) error {
+	if len(v) > 4 {
+		return sbert.ErrValueTooLong
+	}
+	b := g.block[0:4]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetCodeString stores v in code, NUL-padded; it fails when v is longer than 4 bytes.
+func (g *BookSmall) SetCodeString(v string) error {
+	if len(v) > 4 {
+		return sbert.ErrValueTooLong
+	}
+	b := g.block[0:4]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// Color returns color.
+func (g *BookSmall) Color() Color {
+	return Color(g.block[4])
+}
+
+// SetColor sets color.
+func (g *BookSmall) SetColor(v Color) { g.block[4] = byte(v) }
+
+// BookSmallEntry is a flyweight over one entry of the small group of Book.
+type BookSmallEntry struct {
+	b *[5]byte
+}
+
+// BookSmallEntries are the entries of one small group of Book, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type BookSmallEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g BookSmallEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g BookSmallEntries) Entry(i int) BookSmallEntry {
+	o := i * int(g.bl)
+	return BookSmallEntry{b: (*[5]byte)(g.b[o : o+5])}
+}
+
+// Code returns code, a view of its 4 bytes (NUL-padded).
+func (e BookSmallEntry) Code() []byte {
+	return e.b[0:4:4]
+}
+
+// CodeArray returns code as a pointer to its 4 bytes in the buffer, for fixed-size copies in and out.
+func (e BookSmallEntry) CodeArray() *[4]byte { return (*[4]byte)(e.b[0:4]) }
+
+// SetCode stores v in code, NUL-padded; it fails when v is longer than 4 bytes.
+func (e BookSmallEntry) SetCode(v []byte) error {
+	if len(v) > 4 {
+		return sbert.ErrValueTooLong
+	}
+	b := e.b[0:4]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// SetCodeString stores v in code, NUL-padded; it fails when v is longer than 4 bytes.
+func (e BookSmallEntry) SetCodeString(v string) error {
+	if len(v) > 4 {
+		return sbert.ErrValueTooLong
+	}
+	b := e.b[0:4]
+	clear(b[copy(b, v):])
+	return nil
+}
+
+// Color returns color.
+func (e BookSmallEntry) Color() Color {
+	return Color(e.b[4])
+}
+
+// SetColor sets color.
+func (e BookSmallEntry) SetColor(v Color) { e.b[4] = byte(v) }
+
+func (m *Book) appendJSONBookSmall(dst []byte) []byte {
+	es := m.SmallEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"code":`...)
+		dst = sbert.AppendJSONChars(dst, g.Code(), false)
+		dst = append(dst, `,"color":`...)
+		dst = g.Color().AppendJSON(dst)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func (m *Book) appendTextBookSmall(dst []byte) []byte {
+	es := m.SmallEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, `{code=`...)
+		dst = sbert.AppendTextChars(dst, g.Code(), false)
+		dst = append(dst, ` color=`...)
+		dst = g.Color().AppendText(dst)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// BookSidesBlockLength is the block length of one sides entry.
+const BookSidesBlockLength = 1
+
+// BookSides iterates over the sides group of Book (decoding) or writes its entries (encoding).
+type BookSides struct {
+	buf                             []byte
+	block                           []byte // the current entry
+	limit                           *int   // the message's write position when encoding
+	blockLength, count, index, next int
+	actingVersion                   uint16
+	marksOff                        int
+	labelOff                        int
+}
+
+// walkBookSides checks the sides group at buf[pos:] and returns the offset just past it.
+func walkBookSides(buf []byte, pos int, v uint16) (int, error) {
+	if pos < 0 || len(buf)-pos < 4 {
+		return 0, sbert.Truncated(`Book`, `group sides`, pos+4, len(buf))
+	}
+	bl := int(binary.LittleEndian.Uint16(buf[pos : pos+2]))
+	n := int64(binary.LittleEndian.Uint16(buf[pos+2 : pos+2+2]))
+	if lo := 1; bl < lo {
+		return 0, sbert.BelowMinimum(`Book`, `group sides`, "blockLength", int64(bl), int64(lo))
+	}
+	if n > 65534 {
+		return 0, sbert.AboveMaximum(`Book`, `group sides`, "numInGroup", n, 65534)
+	}
+	pos += 4
+	var err error
+	for i := int64(0); i < n; i++ {
+		if pos, err = walkBookSidesEntry(buf, pos, bl, v, nil); err != nil {
+			return 0, err
+		}
+	}
+	return pos, nil
+}
+
+// walkBookSidesEntry checks one sides entry with block length bl at buf[pos:] and returns the offset just
+// past it; with it non-nil it records where the entry's groups and var data start.
+func walkBookSidesEntry(buf []byte, pos, bl int, v uint16, it *BookSides) (int, error) {
+	if pos < 0 || len(buf)-pos < bl {
+		return 0, sbert.Truncated(`Book`, `group sides`, pos+bl, len(buf))
+	}
+	pos += bl
+	var err error
+	if it != nil {
+		it.marksOff = pos
+	}
+	if pos, err = walkBookSidesMarks(buf, pos, v); err != nil {
+		return 0, err
+	}
+	{
+		if it != nil {
+			it.labelOff = pos
+		}
+		if len(buf)-pos < 1 {
+			return 0, sbert.Truncated(`Book`, `group sides data label`, pos+1, len(buf))
+		}
+		n := int64(buf[pos])
+		if n > 254 {
+			return 0, sbert.AboveMaximum(`Book`, `group sides data label`, "length", n, 254)
+		}
+		if int64(len(buf)-pos-1) < n {
+			return 0, sbert.Truncated(`Book`, `group sides data label`, pos+1+int(n), len(buf))
+		}
+		pos += 1 + int(n)
+	}
+	return pos, nil
+}
+
+// Count is the number of entries in the group.
+func (g BookSides) Count() int { return g.count }
+
+// Index is the position of the current entry, -1 before the first Next.
+func (g BookSides) Index() int { return g.index }
+
+// Next moves to the next entry. It returns false after the last one, and, when
+// encoding, when the buffer cannot hold another entry.
+func (g *BookSides) Next() bool {
+	if g.index+1 >= g.count {
+		return false
+	}
+	if g.limit != nil {
+		p := *g.limit
+		if p < 0 || len(g.buf)-p < 1 {
+			return false
+		}
+		g.block = g.buf[p : p+1 : p+1]
+		*g.limit = p + 1
+		g.marksOff = -1
+		g.labelOff = -1
+	} else {
+		p := g.next
+		end, err := walkBookSidesEntry(g.buf, p, g.blockLength, g.actingVersion, g)
+		if err != nil {
+			return false
+		}
+		g.block = g.buf[p : p+g.blockLength : p+g.blockLength]
+		g.next = end
+	}
+	g.index++
+	return true
+}
+
+// Level returns level.
+func (g *BookSides) Level() Level {
+	return Level(g.block[0])
+}
+
+// SetLevel sets level.
+func (g *BookSides) SetLevel(v Level) { g.block[0] = uint8(v) }
+
+// MarksEntries returns the entries of the marks group for access by index (decoding, or encoding after PutMarks);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (g *BookSides) MarksEntries() BookSidesMarksEntries {
+	p := g.marksOff
+	if p < 0 || len(g.buf)-p < 4 {
+		return BookSidesMarksEntries{}
+	}
+	h := binary.LittleEndian.Uint32(g.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 19 || int64(n) > 65534 || int64(len(g.buf)-p) < int64(n)*int64(bl) {
+		return BookSidesMarksEntries{}
+	}
+	e := p + n*bl
+	return BookSidesMarksEntries{b: g.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutMarks writes the marks group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is MarksCount without the per-entry iterator.
+func (g *BookSides) PutMarks(n int) (BookSidesMarksEntries, error) {
+	if g.limit == nil {
+		return BookSidesMarksEntries{}, sbert.ErrNotEncoding
+	}
+	p := *g.limit
+	if uint(n) > 65534 || p < 0 || int64(len(g.buf)-p) < 4+int64(n)*19 {
+		return BookSidesMarksEntries{}, sbert.GroupError(n, 65534)
+	}
+	binary.LittleEndian.PutUint32(g.buf[p:p+4], uint32(19)|uint32(n)<<16)
+	g.marksOff = p
+	p += 4
+	e := p + n*19
+	*g.limit = e
+	clear(g.buf[p:e])
+	return BookSidesMarksEntries{b: g.buf[p:e:e], n: uint32(n), bl: 19}, nil
+}
+
+// Marks returns an iterator over the marks group (decoding).
+func (g *BookSides) Marks() BookSidesMarks {
+	return BookSidesMarks{entries: g.MarksEntries(), index: -1, actingVersion: g.actingVersion}
+}
+
+// MarksCount writes the marks group header for n entries at the write position (encoding);
+// call Next on the result before writing each of the n entries.
+func (g *BookSides) MarksCount(n int) (BookSidesMarks, error) {
+	es, err := g.PutMarks(n)
+	if err != nil {
+		return BookSidesMarks{}, err
+	}
+	return BookSidesMarks{entries: es, index: -1, actingVersion: g.actingVersion}, nil
+}
+
+// Label returns the label var data, a view of the buffer (nil when absent).
+func (g *BookSides) Label() []byte {
+	p := g.labelOff
+	if p < 0 || len(g.buf)-p < 1 {
+		return nil
+	}
+	n := int(g.buf[p])
+	if len(g.buf)-p-1 < n {
+		return nil
+	}
+	return g.buf[p+1 : p+1+n : p+1+n]
+}
+
+// SetLabel writes v as the label var data at the write position (encoding, after the fields and groups before it).
+func (g *BookSides) SetLabel(v []byte) error {
+	lim := g.limit
+	if lim == nil {
+		return sbert.ErrNotEncoding
+	}
+	if int64(len(v)) > 254 {
+		return sbert.ErrValueTooLong
+	}
+	p := *lim
+	if p < 0 || len(g.buf)-p-1 < len(v) {
+		return sbert.ErrShortBuffer
+	}
+	g.buf[p] = uint8(len(v))
+	copy(g.buf[p+1:], v)
+	g.labelOff = p
+	*lim = p + 1 + len(v)
+	return nil
+}
+
+// SetLabelString writes v as the label var data at the write position (encoding, after the fields and groups before it).
+func (g *BookSides) SetLabelString(v string) error {
+	lim := g.limit
+	if lim == nil {
+		return sbert.ErrNotEncoding
+	}
+	if int64(len(v)) > 254 {
+		return sbert.ErrValueTooLong
+	}
+	p := *lim
+	if p < 0 || len(g.buf)-p-1 < len(v) {
+		return sbert.ErrShortBuffer
+	}
+	g.buf[p] = uint8(len(v))
+	copy(g.buf[p+1:], v)
+	g.labelOff = p
+	*lim = p + 1 + len(v)
+	return nil
+}
+
+func (m *Book) appendJSONBookSides(dst []byte) []byte {
+	g := m.Sides()
+	dst = append(dst, '[')
+	for g.Next() {
+		if g.index > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"level":`...)
+		dst = g.Level().AppendJSON(dst)
+		dst = append(dst, `,"marks":`...)
+		dst = m.appendJSONBookSidesMarks(dst, &g)
+		dst = append(dst, `,"label":`...)
+		dst = sbert.AppendJSONString(dst, g.Label(), false)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func (m *Book) appendTextBookSides(dst []byte) []byte {
+	g := m.Sides()
+	dst = append(dst, '[')
+	for g.Next() {
+		if g.index > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, `{level=`...)
+		dst = g.Level().AppendText(dst)
+		dst = append(dst, ` marks=`...)
+		dst = m.appendTextBookSidesMarks(dst, &g)
+		dst = append(dst, ` label=`...)
+		dst = sbert.AppendTextString(dst, g.Label(), false)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// BookSidesMarksBlockLength is the block length of one sides.marks entry.
+const BookSidesMarksBlockLength = 19
+
+// BookSidesMarks iterates over the sides.marks group of Book (decoding) or writes its entries (encoding).
+type BookSidesMarks struct {
+	entries       BookSidesMarksEntries
+	block         *[19]byte // the current entry
+	index         int
+	actingVersion uint16
+}
+
+// walkBookSidesMarks checks the sides.marks group at buf[pos:] and returns the offset just past it.
+func walkBookSidesMarks(buf []byte, pos int, v uint16) (int, error) {
+	if pos < 0 || len(buf)-pos < 4 {
+		return 0, sbert.Truncated(`Book`, `group sides.marks`, pos+4, len(buf))
+	}
+	bl := int(binary.LittleEndian.Uint16(buf[pos : pos+2]))
+	n := int64(binary.LittleEndian.Uint16(buf[pos+2 : pos+2+2]))
+	if lo := 19; bl < lo {
+		return 0, sbert.BelowMinimum(`Book`, `group sides.marks`, "blockLength", int64(bl), int64(lo))
+	}
+	if n > 65534 {
+		return 0, sbert.AboveMaximum(`Book`, `group sides.marks`, "numInGroup", n, 65534)
+	}
+	pos += 4
+	if int64(len(buf)-pos) < n*int64(bl) {
+		return 0, sbert.Truncated(`Book`, `group sides.marks`, pos+int(n)*bl, len(buf))
+	}
+	return pos + int(n)*bl, nil
+}
+
+// Count is the number of entries in the group.
+func (g BookSidesMarks) Count() int { return int(g.entries.n) }
+
+// Index is the position of the current entry, -1 before the first Next.
+func (g BookSidesMarks) Index() int { return g.index }
+
+// Next moves to the next entry. It returns false after the last one.
+func (g *BookSidesMarks) Next() bool {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
+		return false
+	}
+	g.block = g.entries.Entry(i).b
+	g.index = i
+	return true
+}
+
+// Mark returns mark.
+func (g *BookSidesMarks) Mark() int32 {
+	return int32(binary.LittleEndian.Uint32(g.block[0:4]))
+}
+
+// SetMark sets mark.
+func (g *BookSidesMarks) SetMark(v int32) { binary.LittleEndian.PutUint32(g.block[0:4], uint32(v)) }
+
+// Point returns point, a flyweight over its 15 bytes.
+func (g *BookSidesMarks) Point() Point {
+	return Point{b: (*[15]byte)(g.block[4:19])}
+}
+
+// BookSidesMarksEntry is a flyweight over one entry of the sides.marks group of Book.
+type BookSidesMarksEntry struct {
+	b *[19]byte
+}
+
+// BookSidesMarksEntries are the entries of one sides.marks group of Book, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type BookSidesMarksEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g BookSidesMarksEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g BookSidesMarksEntries) Entry(i int) BookSidesMarksEntry {
+	o := i * int(g.bl)
+	return BookSidesMarksEntry{b: (*[19]byte)(g.b[o : o+19])}
+}
+
+// Mark returns mark.
+func (e BookSidesMarksEntry) Mark() int32 {
+	return int32(binary.LittleEndian.Uint32(e.b[0:4]))
+}
+
+// SetMark sets mark.
+func (e BookSidesMarksEntry) SetMark(v int32) { binary.LittleEndian.PutUint32(e.b[0:4], uint32(v)) }
+
+// Point returns point, a flyweight over its 15 bytes.
+func (e BookSidesMarksEntry) Point() Point {
+	return Point{b: (*[15]byte)(e.b[4:19])}
+}
+
+func (m *Book) appendJSONBookSidesMarks(dst []byte, p1 *BookSides) []byte {
+	es := p1.MarksEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"mark":`...)
+		dst = strconv.AppendInt(dst, int64(g.Mark()), 10)
+		dst = append(dst, `,"point":`...)
+		dst = g.Point().AppendJSON(dst)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func (m *Book) appendTextBookSidesMarks(dst []byte, p1 *BookSides) []byte {
+	es := p1.MarksEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		g := es.Entry(i)
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, `{mark=`...)
+		dst = strconv.AppendInt(dst, int64(g.Mark()), 10)
+		dst = append(dst, ` point=`...)
+		dst = g.Point().AppendText(dst)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }

@@ -9,8 +9,11 @@
 // WrapForDecode (or WrapForDecodeHeader) checks the whole message against the
 // buffer, after which the getters cannot read past it. Repeating groups are
 // read with Next on the iterator their getter returns, and written with
-// <Group>Count(n) then Next per entry; var data is read as sub-slices of the
-// buffer and written by Set<Data>, in schema order. Nothing allocates.
+// <Group>Count(n) then Next per entry; a group whose entries are all the
+// same size also gives them by index, the cheapest way through many:
+// <Group>Entries() to read, Put<Group>(n) to write, then Entry(i) on the
+// result (one bounds check per entry). Var data is read as sub-slices of
+// the buffer and written by Set<Data>, in schema order. Nothing allocates.
 package fullsbe
 
 import (
@@ -68,6 +71,8 @@ func TemplateName(templateID uint16) string {
 		return `Empty`
 	case 3:
 		return `Versioned`
+	case 4:
+		return `Book`
 	}
 	return ""
 }
@@ -120,6 +125,12 @@ func (Codec) Validate(msg []byte) (int, error) {
 			return 0, err
 		}
 		return HeaderLength + m.EncodedLength(), nil
+	case 4:
+		var m Book
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return 0, err
+		}
+		return HeaderLength + m.EncodedLength(), nil
 	}
 	return 0, &sbert.UnknownTemplateError{Schema: SchemaName, Header: h}
 }
@@ -156,6 +167,17 @@ func (Codec) Append(dst, msg []byte, f sbert.Format) ([]byte, int, error) {
 		return dst, HeaderLength + m.EncodedLength(), nil
 	case 3:
 		var m Versioned
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return dst, 0, err
+		}
+		if f == sbert.FormatJSON {
+			dst = m.appendJSON(dst, h.SchemaID, h.Version)
+		} else {
+			dst = m.AppendText(dst)
+		}
+		return dst, HeaderLength + m.EncodedLength(), nil
+	case 4:
+		var m Book
 		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
 			return dst, 0, err
 		}
