@@ -96,6 +96,24 @@ func BenchmarkDecodeDepthUpdateLevels(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendDepthUpdateHandWritten is the yardstick for
+// BenchmarkAppendDepthUpdateLevels: the same bytes written straight into the
+// buffer at constant offsets, without the generated flyweights.
+func BenchmarkAppendDepthUpdateHandWritten(b *testing.B) {
+	for _, n := range depthSizes {
+		b.Run(fmt.Sprintf("levels=%d", 2*n), func(b *testing.B) {
+			ev := market.DepthUpdate{Header: hdr(market.ExchangeBinanceUSDM, "BTCUSDT"), Bids: levels(n), Asks: levels(n)}
+			buf := make([]byte, 0, DepthUpdateSize(&ev))
+			b.ReportAllocs()
+			b.SetBytes(int64(DepthUpdateSize(&ev)))
+			b.ResetTimer()
+			for range b.N {
+				buf = appendDepthUpdateByHand(buf[:0], &ev)
+			}
+		})
+	}
+}
+
 // depthSizes are the levels per side of the Levels benchmarks.
 var depthSizes = []int{0, 5, 20, 100}
 

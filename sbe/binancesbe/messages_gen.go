@@ -170,17 +170,19 @@ func (m *TradesStreamEvent) TradesEntries() TradesStreamEventTradesEntries {
 // PutTrades writes the trades group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is TradesCount without the per-entry iterator.
 func (m *TradesStreamEvent) PutTrades(n int) (TradesStreamEventTradesEntries, error) {
-	p := m.limit
-	if uint(n) > 2147483647 || p < 0 || int64(len(m.buf)-p) < 6+int64(n)*25 {
-		return TradesStreamEventTradesEntries{}, sbert.GroupError(n, 2147483647)
+	if uint(n) > 2147483647 {
+		return TradesStreamEventTradesEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint16(m.buf[p:p+2], 25)
-	binary.LittleEndian.PutUint32(m.buf[p+2:p+2+4], uint32(n))
-	m.tradesOff = p
-	p += 6
-	e := p + n*25
-	m.limit = e
-	return TradesStreamEventTradesEntries{b: m.buf[p:e:e], n: uint32(n), bl: 25}, nil
+	p := m.limit
+	if int64(len(m.buf)-p) < 6+int64(n)*25 {
+		return TradesStreamEventTradesEntries{}, sbert.ErrShortBuffer
+	}
+	e := p + 6 + n*25
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint16(b[0:2], 25)
+	binary.LittleEndian.PutUint32(b[0+2:0+2+4], uint32(n))
+	m.tradesOff, m.limit = p, e
+	return TradesStreamEventTradesEntries{b: b[6:], n: uint32(n), bl: 25}, nil
 }
 
 // Trades returns an iterator over the trades group (decoding).
@@ -935,16 +937,18 @@ func (m *DepthSnapshotStreamEvent) BidsEntries() DepthSnapshotStreamEventBidsEnt
 // PutBids writes the bids group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is BidsCount without the per-entry iterator.
 func (m *DepthSnapshotStreamEvent) PutBids(n int) (DepthSnapshotStreamEventBidsEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthSnapshotStreamEventBidsEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthSnapshotStreamEventBidsEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
-	m.bidsOff = p
-	p += 4
-	e := p + n*16
-	m.limit = e
-	return DepthSnapshotStreamEventBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
+	p := m.limit
+	e := p + 4 + n*16
+	if uint(e) > uint(len(m.buf)) {
+		return DepthSnapshotStreamEventBidsEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(16)|uint32(n)<<16)
+	m.bidsOff, m.limit = p, e
+	return DepthSnapshotStreamEventBidsEntries{b: b[4:], n: uint32(n), bl: 16}, nil
 }
 
 // Bids returns an iterator over the bids group (decoding).
@@ -982,16 +986,18 @@ func (m *DepthSnapshotStreamEvent) AsksEntries() DepthSnapshotStreamEventAsksEnt
 // PutAsks writes the asks group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is AsksCount without the per-entry iterator.
 func (m *DepthSnapshotStreamEvent) PutAsks(n int) (DepthSnapshotStreamEventAsksEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthSnapshotStreamEventAsksEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthSnapshotStreamEventAsksEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
-	m.asksOff = p
-	p += 4
-	e := p + n*16
-	m.limit = e
-	return DepthSnapshotStreamEventAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
+	p := m.limit
+	e := p + 4 + n*16
+	if uint(e) > uint(len(m.buf)) {
+		return DepthSnapshotStreamEventAsksEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(16)|uint32(n)<<16)
+	m.asksOff, m.limit = p, e
+	return DepthSnapshotStreamEventAsksEntries{b: b[4:], n: uint32(n), bl: 16}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).
@@ -1573,16 +1579,18 @@ func (m *DepthDiffStreamEvent) BidsEntries() DepthDiffStreamEventBidsEntries {
 // PutBids writes the bids group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is BidsCount without the per-entry iterator.
 func (m *DepthDiffStreamEvent) PutBids(n int) (DepthDiffStreamEventBidsEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthDiffStreamEventBidsEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthDiffStreamEventBidsEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
-	m.bidsOff = p
-	p += 4
-	e := p + n*16
-	m.limit = e
-	return DepthDiffStreamEventBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
+	p := m.limit
+	e := p + 4 + n*16
+	if uint(e) > uint(len(m.buf)) {
+		return DepthDiffStreamEventBidsEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(16)|uint32(n)<<16)
+	m.bidsOff, m.limit = p, e
+	return DepthDiffStreamEventBidsEntries{b: b[4:], n: uint32(n), bl: 16}, nil
 }
 
 // Bids returns an iterator over the bids group (decoding).
@@ -1620,16 +1628,18 @@ func (m *DepthDiffStreamEvent) AsksEntries() DepthDiffStreamEventAsksEntries {
 // PutAsks writes the asks group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is AsksCount without the per-entry iterator.
 func (m *DepthDiffStreamEvent) PutAsks(n int) (DepthDiffStreamEventAsksEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*16 {
-		return DepthDiffStreamEventAsksEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthDiffStreamEventAsksEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(16)|uint32(n)<<16)
-	m.asksOff = p
-	p += 4
-	e := p + n*16
-	m.limit = e
-	return DepthDiffStreamEventAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 16}, nil
+	p := m.limit
+	e := p + 4 + n*16
+	if uint(e) > uint(len(m.buf)) {
+		return DepthDiffStreamEventAsksEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(16)|uint32(n)<<16)
+	m.asksOff, m.limit = p, e
+	return DepthDiffStreamEventAsksEntries{b: b[4:], n: uint32(n), bl: 16}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).

@@ -2800,16 +2800,18 @@ func (m *DepthUpdate) BidsEntries() DepthUpdateBidsEntries {
 // PutBids writes the bids group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is BidsCount without the per-entry iterator.
 func (m *DepthUpdate) PutBids(n int) (DepthUpdateBidsEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthUpdateBidsEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthUpdateBidsEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
-	m.bidsOff = p
-	p += 4
-	e := p + n*18
-	m.limit = e
-	return DepthUpdateBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
+	p := m.limit
+	e := p + 4 + n*18
+	if uint(e) > uint(len(m.buf)) {
+		return DepthUpdateBidsEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(18)|uint32(n)<<16)
+	m.bidsOff, m.limit = p, e
+	return DepthUpdateBidsEntries{b: b[4:], n: uint32(n), bl: 18}, nil
 }
 
 // Bids returns an iterator over the bids group (decoding).
@@ -2847,16 +2849,18 @@ func (m *DepthUpdate) AsksEntries() DepthUpdateAsksEntries {
 // PutAsks writes the asks group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is AsksCount without the per-entry iterator.
 func (m *DepthUpdate) PutAsks(n int) (DepthUpdateAsksEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthUpdateAsksEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthUpdateAsksEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
-	m.asksOff = p
-	p += 4
-	e := p + n*18
-	m.limit = e
-	return DepthUpdateAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
+	p := m.limit
+	e := p + 4 + n*18
+	if uint(e) > uint(len(m.buf)) {
+		return DepthUpdateAsksEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(18)|uint32(n)<<16)
+	m.asksOff, m.limit = p, e
+	return DepthUpdateAsksEntries{b: b[4:], n: uint32(n), bl: 18}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).
@@ -3382,16 +3386,18 @@ func (m *DepthSnapshot) BidsEntries() DepthSnapshotBidsEntries {
 // PutBids writes the bids group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is BidsCount without the per-entry iterator.
 func (m *DepthSnapshot) PutBids(n int) (DepthSnapshotBidsEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthSnapshotBidsEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthSnapshotBidsEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
-	m.bidsOff = p
-	p += 4
-	e := p + n*18
-	m.limit = e
-	return DepthSnapshotBidsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
+	p := m.limit
+	e := p + 4 + n*18
+	if uint(e) > uint(len(m.buf)) {
+		return DepthSnapshotBidsEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(18)|uint32(n)<<16)
+	m.bidsOff, m.limit = p, e
+	return DepthSnapshotBidsEntries{b: b[4:], n: uint32(n), bl: 18}, nil
 }
 
 // Bids returns an iterator over the bids group (decoding).
@@ -3429,16 +3435,18 @@ func (m *DepthSnapshot) AsksEntries() DepthSnapshotAsksEntries {
 // PutAsks writes the asks group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is AsksCount without the per-entry iterator.
 func (m *DepthSnapshot) PutAsks(n int) (DepthSnapshotAsksEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*18 {
-		return DepthSnapshotAsksEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return DepthSnapshotAsksEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(18)|uint32(n)<<16)
-	m.asksOff = p
-	p += 4
-	e := p + n*18
-	m.limit = e
-	return DepthSnapshotAsksEntries{b: m.buf[p:e:e], n: uint32(n), bl: 18}, nil
+	p := m.limit
+	e := p + 4 + n*18
+	if uint(e) > uint(len(m.buf)) {
+		return DepthSnapshotAsksEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(18)|uint32(n)<<16)
+	m.asksOff, m.limit = p, e
+	return DepthSnapshotAsksEntries{b: b[4:], n: uint32(n), bl: 18}, nil
 }
 
 // Asks returns an iterator over the asks group (decoding).

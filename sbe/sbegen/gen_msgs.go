@@ -405,33 +405,39 @@ func (g *gen) entriesAccessors(sc scope, c *block, short string, ms names) error
 	g.p("// Put%s writes the %s group header for n entries at the write position (encoding) and returns", short, c.name)
 	g.p("// the entries, to be filled by index. It is %sCount without the per-entry iterator.", short)
 	g.p("func %s Put%s(n int) (%s, error) {", sc.decl, short, typ)
+	// Small enough to inline for the usual dimensions: two cheap tests
+	// with their own sentinel errors, and the end of the group computed
+	// once (the write position is never negative nor past the buffer).
+	g.p("if uint(n) > %d { return %s{}, sbert.ErrGroupCount }", c.numMax, typ)
 	if sc.blk.isGroup {
 		g.p("if %s.limit == nil { return %s{}, sbert.ErrNotEncoding }", sc.recv, typ)
 		g.p("p := *%s.limit", sc.recv)
 	} else {
 		g.p("p := %s.limit", sc.recv)
 	}
-	// One test for both failures (uint(n) also catches n < 0) keeps the
-	// writer small enough to inline.
-	g.p("if uint(n) > %d || p < 0 || int64(len(%s)-p) < %d+int64(n)*%d { return %s{}, sbert.GroupError(n, %d) }",
-		c.numMax, buf, dim, c.blockLength, typ, c.numMax)
-	for _, st := range g.dimPut(c, buf, "p", strconv.Itoa(c.blockLength), "n") {
+	if c.numMax*int64(c.blockLength)+int64(dim) <= 1<<30 {
+		// No overflow even with a 32-bit int: p < 1<<31, the group < 1<<30.
+		g.p("e := p + %d + n*%d", dim, c.blockLength)
+		g.p("if uint(e) > uint(len(%s)) { return %s{}, sbert.ErrShortBuffer }", buf, typ)
+	} else {
+		g.p("if int64(len(%s)-p) < %d+int64(n)*%d { return %s{}, sbert.ErrShortBuffer }", buf, dim, c.blockLength, typ)
+		g.p("e := p + %d + n*%d", dim, c.blockLength)
+	}
+	g.p("b := %s[p:e:e]", buf)
+	for _, st := range g.dimPut(c, "b", "0", strconv.Itoa(c.blockLength), "n") {
 		g.p("%s", st)
 	}
-	g.p("%s = p", off)
-	g.p("p += %d", dim)
-	g.p("e := p + n*%d", c.blockLength)
 	if sc.blk.isGroup {
-		g.p("*%s.limit = e", sc.recv)
+		g.p("%s, *%s.limit = p, e", off, sc.recv)
 	} else {
-		g.p("%s.limit = e", sc.recv)
+		g.p("%s, %s.limit = p, e", off, sc.recv)
 	}
 	if len(gaps(c)) > 0 {
-		// The padding between fields must be zero; Next clears it entry by
-		// entry, here all at once.
-		g.p("clear(%s[p:e])", buf)
+		// The padding between fields must be zero; Next used to clear it
+		// entry by entry, here it goes all at once.
+		g.p("clear(b[%d:])", dim)
 	}
-	g.p("return %s{b: %s[p:e:e], n: uint32(n), bl: %d%s}, nil", typ, buf, c.blockLength, ver)
+	g.p("return %s{b: b[%d:], n: uint32(n), bl: %d%s}, nil", typ, dim, c.blockLength, ver)
 	g.p("}")
 	g.p("")
 	return nil
@@ -455,7 +461,7 @@ func (g *gen) dimWord(c *block) (blShift, nShift int, ok bool) {
 // buf[p:], after the statement it writes.
 func (g *gen) dimGet(c *block, buf, p string) (bl, n string) {
 	if bs, ns, ok := g.dimWord(c); ok {
-		g.p("h := %s.Uint32(%s[%s : %s+4])", g.bo(), buf, p, p)
+		g.p("h := %s.Uint32(%s)", g.bo(), slice(buf, p, 4))
 		return shifted("uint16(h", ">>", bs) + ")", shifted("uint16(h", ">>", ns) + ")"
 	}
 	return g.get(c.dimBL.t.prim, buf, plus(p, c.dimBL.offset)), g.get(c.dimN.t.prim, buf, plus(p, c.dimN.offset))
@@ -472,7 +478,7 @@ func shifted(x, op string, s int) string {
 // dimPut returns the statements writing c's group header at buf[p:].
 func (g *gen) dimPut(c *block, buf, p, bl, n string) []string {
 	if bs, ns, ok := g.dimWord(c); ok {
-		return []string{fmt.Sprintf("%s.PutUint32(%s[%s:%s+4], %s|%s)", g.bo(), buf, p, p,
+		return []string{fmt.Sprintf("%s.PutUint32(%s, %s|%s)", g.bo(), slice(buf, p, 4),
 			shifted("uint32("+bl+")", "<<", bs), shifted("uint32("+n+")", "<<", ns))}
 	}
 	return []string{

@@ -150,16 +150,18 @@ func (m *Tick) GEntries() TickGEntries {
 // PutG writes the g group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is GCount without the per-entry iterator.
 func (m *Tick) PutG(n int) (TickGEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*8 {
-		return TickGEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return TickGEntries{}, sbert.ErrGroupCount
 	}
-	binary.BigEndian.PutUint32(m.buf[p:p+4], uint32(8)<<16|uint32(n))
-	m.gOff = p
-	p += 4
-	e := p + n*8
-	m.limit = e
-	return TickGEntries{b: m.buf[p:e:e], n: uint32(n), bl: 8}, nil
+	p := m.limit
+	e := p + 4 + n*8
+	if uint(e) > uint(len(m.buf)) {
+		return TickGEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.BigEndian.PutUint32(b[0:4], uint32(8)<<16|uint32(n))
+	m.gOff, m.limit = p, e
+	return TickGEntries{b: b[4:], n: uint32(n), bl: 8}, nil
 }
 
 // G returns an iterator over the g group (decoding).

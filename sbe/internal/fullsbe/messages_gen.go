@@ -412,16 +412,18 @@ func (m *Everything) TagsEntries() EverythingTagsEntries {
 // PutTags writes the tags group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is TagsCount without the per-entry iterator.
 func (m *Everything) PutTags(n int) (EverythingTagsEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*1 {
-		return EverythingTagsEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return EverythingTagsEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(1)|uint32(n)<<16)
-	m.tagsOff = p
-	p += 4
-	e := p + n*1
-	m.limit = e
-	return EverythingTagsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 1}, nil
+	p := m.limit
+	e := p + 4 + n*1
+	if uint(e) > uint(len(m.buf)) {
+		return EverythingTagsEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(1)|uint32(n)<<16)
+	m.tagsOff, m.limit = p, e
+	return EverythingTagsEntries{b: b[4:], n: uint32(n), bl: 1}, nil
 }
 
 // Tags returns an iterator over the tags group (decoding).
@@ -1754,17 +1756,19 @@ func (m *Book) LevelsEntries() BookLevelsEntries {
 // PutLevels writes the levels group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is LevelsCount without the per-entry iterator.
 func (m *Book) PutLevels(n int) (BookLevelsEntries, error) {
-	p := m.limit
-	if uint(n) > 65534 || p < 0 || int64(len(m.buf)-p) < 4+int64(n)*24 {
-		return BookLevelsEntries{}, sbert.GroupError(n, 65534)
+	if uint(n) > 65534 {
+		return BookLevelsEntries{}, sbert.ErrGroupCount
 	}
-	binary.LittleEndian.PutUint32(m.buf[p:p+4], uint32(24)|uint32(n)<<16)
-	m.levelsOff = p
-	p += 4
-	e := p + n*24
-	m.limit = e
-	clear(m.buf[p:e])
-	return BookLevelsEntries{b: m.buf[p:e:e], n: uint32(n), bl: 24, actingVersion: m.actingVersion}, nil
+	p := m.limit
+	e := p + 4 + n*24
+	if uint(e) > uint(len(m.buf)) {
+		return BookLevelsEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(24)|uint32(n)<<16)
+	m.levelsOff, m.limit = p, e
+	clear(b[4:])
+	return BookLevelsEntries{b: b[4:], n: uint32(n), bl: 24, actingVersion: m.actingVersion}, nil
 }
 
 // Levels returns an iterator over the levels group (decoding).
@@ -1801,17 +1805,19 @@ func (m *Book) SmallEntries() BookSmallEntries {
 // PutSmall writes the small group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is SmallCount without the per-entry iterator.
 func (m *Book) PutSmall(n int) (BookSmallEntries, error) {
-	p := m.limit
-	if uint(n) > 10 || p < 0 || int64(len(m.buf)-p) < 2+int64(n)*5 {
-		return BookSmallEntries{}, sbert.GroupError(n, 10)
+	if uint(n) > 10 {
+		return BookSmallEntries{}, sbert.ErrGroupCount
 	}
-	m.buf[p] = 5
-	m.buf[p+1] = uint8(n)
-	m.smallOff = p
-	p += 2
-	e := p + n*5
-	m.limit = e
-	return BookSmallEntries{b: m.buf[p:e:e], n: uint32(n), bl: 5}, nil
+	p := m.limit
+	e := p + 2 + n*5
+	if uint(e) > uint(len(m.buf)) {
+		return BookSmallEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	b[0] = 5
+	b[0+1] = uint8(n)
+	m.smallOff, m.limit = p, e
+	return BookSmallEntries{b: b[2:], n: uint32(n), bl: 5}, nil
 }
 
 // Small returns an iterator over the small group (decoding).
@@ -2390,20 +2396,22 @@ func (g *BookSides) MarksEntries() BookSidesMarksEntries {
 // PutMarks writes the marks group header for n entries at the write position (encoding) and returns
 // the entries, to be filled by index. It is MarksCount without the per-entry iterator.
 func (g *BookSides) PutMarks(n int) (BookSidesMarksEntries, error) {
+	if uint(n) > 65534 {
+		return BookSidesMarksEntries{}, sbert.ErrGroupCount
+	}
 	if g.limit == nil {
 		return BookSidesMarksEntries{}, sbert.ErrNotEncoding
 	}
 	p := *g.limit
-	if uint(n) > 65534 || p < 0 || int64(len(g.buf)-p) < 4+int64(n)*19 {
-		return BookSidesMarksEntries{}, sbert.GroupError(n, 65534)
+	e := p + 4 + n*19
+	if uint(e) > uint(len(g.buf)) {
+		return BookSidesMarksEntries{}, sbert.ErrShortBuffer
 	}
-	binary.LittleEndian.PutUint32(g.buf[p:p+4], uint32(19)|uint32(n)<<16)
-	g.marksOff = p
-	p += 4
-	e := p + n*19
-	*g.limit = e
-	clear(g.buf[p:e])
-	return BookSidesMarksEntries{b: g.buf[p:e:e], n: uint32(n), bl: 19}, nil
+	b := g.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(19)|uint32(n)<<16)
+	g.marksOff, *g.limit = p, e
+	clear(b[4:])
+	return BookSidesMarksEntries{b: b[4:], n: uint32(n), bl: 19}, nil
 }
 
 // Marks returns an iterator over the marks group (decoding).
