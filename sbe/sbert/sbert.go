@@ -208,14 +208,3 @@ func BelowMinimum(msg, part, field string, value, min int64) error {
 func AboveMaximum(msg, part, field string, value, max int64) error {
 	return &LimitError{Message: msg, Part: part, Field: field, Value: value, Limit: max}
 }
-
-// GroupError is the error of a group writer that cannot write n entries:
-// ErrGroupCount when n is negative or above max, else ErrShortBuffer. The
-// writers check both conditions at once and call it on the (cold) error
-// path, which keeps them small enough to inline.
-func GroupError(n int, max int64) error {
-	if n < 0 || int64(n) > max {
-		return ErrGroupCount
-	}
-	return ErrShortBuffer
-}
