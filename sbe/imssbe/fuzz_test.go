@@ -43,7 +43,8 @@ func FuzzCodec(f *testing.F) {
 	})
 }
 
-// FuzzDepthUpdate drives the typed decoder and its group iterators directly.
+// FuzzDepthUpdate drives the typed decoder and its group iterators directly,
+// and checks that the entries by index agree with them.
 func FuzzDepthUpdate(f *testing.F) {
 	for _, s := range seeds(f) {
 		f.Add(s)
@@ -67,5 +68,21 @@ func FuzzDepthUpdate(f *testing.F) {
 		}
 		_ = sum
 		_ = m.AppendJSON(nil)
+		g, a = m.Bids(), m.Asks()
+		ge, ae := m.BidsEntries(), m.AsksEntries()
+		if ge.Count() != g.Count() || ae.Count() != a.Count() {
+			t.Fatalf("entries %d/%d, iterators %d/%d", ge.Count(), ae.Count(), g.Count(), a.Count())
+		}
+		// The flyweights compare equal when they point at the same bytes.
+		for g.Next() {
+			if e := ge.Entry(g.Index()); e.Price() != g.Price() || e.Quantity() != g.Quantity() {
+				t.Fatalf("bid %d: entry and iterator differ", g.Index())
+			}
+		}
+		for a.Next() {
+			if e := ae.Entry(a.Index()); e.Price() != a.Price() || e.Quantity() != a.Quantity() {
+				t.Fatalf("ask %d: entry and iterator differ", a.Index())
+			}
+		}
 	})
 }

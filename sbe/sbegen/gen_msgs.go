@@ -533,7 +533,11 @@ func (g *gen) entryTypes(b *block, ns names) error {
 	if versioned {
 		ver = ", actingVersion: g.actingVersion"
 	}
-	if fixed {
+	if fixed && n == 0 {
+		// Entries without bytes of their own: no slicing would catch a bad index.
+		g.p("if uint(i) >= uint(g.n) { panic(\"sbe: entry index out of range\") }")
+		g.p("return %s{b: (*[0]byte)(g.b[o:o])%s}", entry, ver)
+	} else if fixed {
 		g.p("return %s{b: (*[%d]byte)(g.b[o : o+%d])%s}", entry, n, n, ver)
 	} else {
 		g.p("return %s{b: g.b[o : o+int(g.bl) : o+int(g.bl)]%s}", entry, ver)
@@ -808,6 +812,17 @@ func (g *gen) renderMessage(b *block, sc scope) {
 	g.p("")
 }
 
+// readsEntry reports whether rendering an entry of b calls its accessors:
+// only constant char arrays render without them.
+func readsEntry(b *block) bool {
+	for _, f := range b.fields {
+		if f.presence != constant || f.constEnum != nil || !f.t.prim.char {
+			return true
+		}
+	}
+	return false
+}
+
 // renderName prefixes the unexported group renderers.
 func renderName(json bool) string {
 	if json {
@@ -906,7 +921,9 @@ func (g *gen) renderGroup(b *block, sc scope) {
 			g.p("es := %s.%sEntries()", src, short)
 			g.p("dst = append(dst, '[')")
 			g.p("for i := range es.Count() {")
-			g.p("g := es.Entry(i)")
+			if readsEntry(b) {
+				g.p("g := es.Entry(i)")
+			}
 			g.p("if i > 0 { dst = append(dst, %s) }", sep)
 		} else {
 			g.p("g := %s.%s()", src, short)

@@ -107,6 +107,14 @@ func book(t testing.TB, byIndex bool) []byte {
 			t.Fatal(err)
 		}
 	}
+	// Entries of no bytes: only the count goes on the wire.
+	if byIndex {
+		if mk, err := m.PutMarks(2); err != nil || mk.Count() != 2 || mk.Entry(1).Venue() != "XNY" {
+			t.Fatalf("PutMarks: %v", err)
+		}
+	} else if _, err := m.MarksCount(2); err != nil {
+		t.Fatal(err)
+	}
 	return buf[:fullsbe.HeaderLength+m.EncodedLength()]
 }
 
@@ -116,7 +124,7 @@ const (
 		`"small":[{"code":"C0","color":"Red"},{"code":"C1","color":"Green"}],` +
 		`"sides":[{"level":"Low","marks":[{"mark":0,"point":{"x":0,"y":0,"kind":"Fancy","flags":["C"]}}],"label":"s0"},` +
 		`{"level":"High","marks":[{"mark":-10,"point":{"x":0,"y":1,"kind":"Fancy","flags":["C"]}},` +
-		`{"mark":-11,"point":{"x":1,"y":1,"kind":"Fancy","flags":["C"]}}],"label":"s1"}]}`
+		`{"mark":-11,"point":{"x":1,"y":1,"kind":"Fancy","flags":["C"]}}],"label":"s1"}],"marks":[{"venue":"XNY"},{"venue":"XNY"}]}`
 	// Where the levels group starts: header, then the 4-byte root block.
 	levelsAt = fullsbe.HeaderLength + fullsbe.BookBlockLength
 )
@@ -132,7 +140,7 @@ func TestBookEntries(t *testing.T) {
 	}
 	if want := `Book seq=7 levels=[{price=100 qty=0.0 flags=[A]} {price=99 qty=0.5 flags=[1]} {price=98 qty=1.0 flags=[2]}] ` +
 		`small=[{code=C0 color=Red} {code=C1 color=Green}] sides=[{level=Low marks=[{mark=0 point={x=0 y=0 kind=Fancy flags=[C]}}] label=s0} ` +
-		`{level=High marks=[{mark=-10 point={x=0 y=1 kind=Fancy flags=[C]}} {mark=-11 point={x=1 y=1 kind=Fancy flags=[C]}}] label=s1}]`; text != want {
+		`{level=High marks=[{mark=-10 point={x=0 y=1 kind=Fancy flags=[C]}} {mark=-11 point={x=1 y=1 kind=Fancy flags=[C]}}] label=s1}] marks=[{venue=XNY} {venue=XNY}]`; text != want {
 		t.Fatalf("text:\n got %s\nwant %s", text, want)
 	}
 	// Padding inside the 24-byte level entries (8..10 and 21..24) is zero
@@ -287,6 +295,19 @@ func TestBookEntriesErrors(t *testing.T) {
 			lv.Entry(i).SetPrice(1)
 		}()
 	}
+	// Entries of no bytes panic out of range too.
+	mk, err := m.PutMarks(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("Entry(0) of no marks did not panic")
+			}
+		}()
+		_ = mk.Entry(0)
+	}()
 	// The zero values have no entries.
 	var z fullsbe.Book
 	if z.LevelsEntries().Count() != 0 || (fullsbe.BookLevelsEntries{}).Count() != 0 {
@@ -333,6 +354,9 @@ func TestBookEntriesFill(t *testing.T) {
 		verify = append(verify, sbetest.Fill(t, rng, mk.Entry(i)))
 	}
 	_ = sides.SetLabel(nil)
+	if _, err := m.MarksCount(1); err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range verify {
 		v()
 	}

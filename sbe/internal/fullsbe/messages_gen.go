@@ -1638,6 +1638,7 @@ type Book struct {
 	levelsOff                        int
 	smallOff                         int
 	sidesOff                         int
+	marksOff                         int
 }
 
 // WrapForEncode points m at buf[offset:] to write a Book root block (without header).
@@ -1651,6 +1652,7 @@ func (m *Book) WrapForEncode(buf []byte, offset int) error {
 	m.levelsOff = -1
 	m.smallOff = -1
 	m.sidesOff = -1
+	m.marksOff = -1
 	return nil
 }
 
@@ -1667,6 +1669,7 @@ func (m *Book) WrapAndApplyHeader(buf []byte, offset int) error {
 	m.levelsOff = -1
 	m.smallOff = -1
 	m.sidesOff = -1
+	m.marksOff = -1
 	return nil
 }
 
@@ -1679,6 +1682,7 @@ func (m *Book) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVe
 	m.levelsOff = -1
 	m.smallOff = -1
 	m.sidesOff = -1
+	m.marksOff = -1
 	bl := int(actingBlockLength)
 	if lo := 4; bl < lo {
 		return sbert.BelowMinimum(`Book`, "", "blockLength", int64(bl), int64(lo))
@@ -1699,6 +1703,10 @@ func (m *Book) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVe
 	}
 	m.sidesOff = pos
 	if pos, err = walkBookSides(buf, pos, actingVersion); err != nil {
+		return err
+	}
+	m.marksOff = pos
+	if pos, err = walkBookMarks(buf, pos, actingVersion); err != nil {
 		return err
 	}
 	m.limit = pos
@@ -1873,6 +1881,55 @@ func (m *Book) SidesCount(n int) (BookSides, error) {
 	return it, nil
 }
 
+// MarksEntries returns the entries of the marks group for access by index (decoding, or encoding after PutMarks);
+// it has no entries when the message lacks the group or it does not fit the buffer.
+func (m *Book) MarksEntries() BookMarksEntries {
+	p := m.marksOff
+	if p < 0 || len(m.buf)-p < 4 {
+		return BookMarksEntries{}
+	}
+	h := binary.LittleEndian.Uint32(m.buf[p : p+4])
+	bl, n := int(uint16(h)), int(uint16(h>>16))
+	p += 4
+	if bl < 0 || int64(n) > 65534 || int64(len(m.buf)-p) < int64(n)*int64(bl) {
+		return BookMarksEntries{}
+	}
+	e := p + n*bl
+	return BookMarksEntries{b: m.buf[p:e:e], n: uint32(n), bl: uint16(bl)}
+}
+
+// PutMarks writes the marks group header for n entries at the write position (encoding) and returns
+// the entries, to be filled by index. It is MarksCount without the per-entry iterator.
+func (m *Book) PutMarks(n int) (BookMarksEntries, error) {
+	if uint(n) > 65534 {
+		return BookMarksEntries{}, sbert.ErrGroupCount
+	}
+	p := m.limit
+	e := p + 4 + n*0
+	if uint(e) > uint(len(m.buf)) {
+		return BookMarksEntries{}, sbert.ErrShortBuffer
+	}
+	b := m.buf[p:e:e]
+	binary.LittleEndian.PutUint32(b[0:4], uint32(0)|uint32(n)<<16)
+	m.marksOff, m.limit = p, e
+	return BookMarksEntries{b: b[4:], n: uint32(n), bl: 0}, nil
+}
+
+// Marks returns an iterator over the marks group (decoding).
+func (m *Book) Marks() BookMarks {
+	return BookMarks{entries: m.MarksEntries(), index: -1, actingVersion: m.actingVersion}
+}
+
+// MarksCount writes the marks group header for n entries at the write position (encoding);
+// call Next on the result before writing each of the n entries.
+func (m *Book) MarksCount(n int) (BookMarks, error) {
+	es, err := m.PutMarks(n)
+	if err != nil {
+		return BookMarks{}, err
+	}
+	return BookMarks{entries: es, index: -1, actingVersion: m.actingVersion}, nil
+}
+
 // AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
 // then every field in schema order.
 func (m *Book) AppendJSON(dst []byte) []byte { return m.appendJSON(dst, SchemaID, m.actingVersion) }
@@ -1890,6 +1947,8 @@ func (m *Book) appendJSON(dst []byte, schemaID, version uint16) []byte {
 	dst = m.appendJSONBookSmall(dst)
 	dst = append(dst, `,"sides":`...)
 	dst = m.appendJSONBookSides(dst)
+	dst = append(dst, `,"marks":`...)
+	dst = m.appendJSONBookMarks(dst)
 	return append(dst, '}')
 }
 
@@ -1904,6 +1963,8 @@ func (m *Book) AppendText(dst []byte) []byte {
 	dst = m.appendTextBookSmall(dst)
 	dst = append(dst, ` sides=`...)
 	dst = m.appendTextBookSides(dst)
+	dst = append(dst, ` marks=`...)
+	dst = m.appendTextBookMarks(dst)
 	return dst
 }
 
@@ -2643,6 +2704,114 @@ func (m *Book) appendTextBookSidesMarks(dst []byte, p1 *BookSides) []byte {
 		dst = strconv.AppendInt(dst, int64(g.Mark()), 10)
 		dst = append(dst, ` point=`...)
 		dst = g.Point().AppendText(dst)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// BookMarksBlockLength is the block length of one marks entry.
+const BookMarksBlockLength = 0
+
+// BookMarks iterates over the marks group of Book (decoding) or writes its entries (encoding).
+// Entries without bytes: a constant only.
+type BookMarks struct {
+	entries       BookMarksEntries
+	block         *[0]byte // the current entry
+	index         int
+	actingVersion uint16
+}
+
+// walkBookMarks checks the marks group at buf[pos:] and returns the offset just past it.
+func walkBookMarks(buf []byte, pos int, v uint16) (int, error) {
+	if pos < 0 || len(buf)-pos < 4 {
+		return 0, sbert.Truncated(`Book`, `group marks`, pos+4, len(buf))
+	}
+	bl := int(binary.LittleEndian.Uint16(buf[pos : pos+2]))
+	n := int64(binary.LittleEndian.Uint16(buf[pos+2 : pos+2+2]))
+	if lo := 0; bl < lo {
+		return 0, sbert.BelowMinimum(`Book`, `group marks`, "blockLength", int64(bl), int64(lo))
+	}
+	if n > 65534 {
+		return 0, sbert.AboveMaximum(`Book`, `group marks`, "numInGroup", n, 65534)
+	}
+	pos += 4
+	if int64(len(buf)-pos) < n*int64(bl) {
+		return 0, sbert.Truncated(`Book`, `group marks`, pos+int(n)*bl, len(buf))
+	}
+	return pos + int(n)*bl, nil
+}
+
+// Count is the number of entries in the group.
+func (g BookMarks) Count() int { return int(g.entries.n) }
+
+// Index is the position of the current entry, -1 before the first Next.
+func (g BookMarks) Index() int { return g.index }
+
+// Next moves to the next entry. It returns false after the last one.
+func (g *BookMarks) Next() bool {
+	i := g.index + 1
+	if i >= int(g.entries.n) {
+		return false
+	}
+	g.block = g.entries.Entry(i).b
+	g.index = i
+	return true
+}
+
+// Venue returns the constant venue.
+func (g *BookMarks) Venue() string { return "XNY" }
+
+// BookMarksEntry is a flyweight over one entry of the marks group of Book.
+type BookMarksEntry struct {
+	b *[0]byte
+}
+
+// BookMarksEntries are the entries of one marks group of Book, laid out one after another in the
+// buffer: Entry(i) is entry i. The zero value has no entries.
+type BookMarksEntries struct {
+	b  []byte // the entries, n*bl bytes
+	n  uint32
+	bl uint16
+}
+
+// Count is the number of entries.
+func (g BookMarksEntries) Count() int { return int(g.n) }
+
+// Entry returns entry i; it panics unless 0 <= i < Count(), as indexing a slice does.
+func (g BookMarksEntries) Entry(i int) BookMarksEntry {
+	o := i * int(g.bl)
+	if uint(i) >= uint(g.n) {
+		panic("sbe: entry index out of range")
+	}
+	return BookMarksEntry{b: (*[0]byte)(g.b[o:o])}
+}
+
+// Venue returns the constant venue.
+func (e BookMarksEntry) Venue() string { return "XNY" }
+
+func (m *Book) appendJSONBookMarks(dst []byte) []byte {
+	es := m.MarksEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"venue":`...)
+		dst = sbert.AppendJSONString(dst, []byte("XNY"), false)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func (m *Book) appendTextBookMarks(dst []byte) []byte {
+	es := m.MarksEntries()
+	dst = append(dst, '[')
+	for i := range es.Count() {
+		if i > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, `{venue=`...)
+		dst = sbert.AppendTextString(dst, []byte("XNY"), false)
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
