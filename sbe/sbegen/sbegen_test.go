@@ -67,6 +67,8 @@ func TestSchemaErrors(t *testing.T) {
 		{"recursive", `<composite name="C"><ref name="c" type="C"/></composite>`, `<sbe:message name="M" id="1"/>`, `type C contains itself`},
 		{"name collision", `<enum name="Side" encodingType="uint8"><validValue name="Buy">1</validValue></enum>`, `<sbe:message name="SideBuy" id="1"/>`, `collides with`},
 		{"method collision", "", `<sbe:message name="M" id="1"><field name="count" id="1" type="int8"/><field name="setCount" id="2" type="int8"/></sbe:message>`, `collides with`},
+		{"entries method collision", "", `<sbe:message name="M" id="1"><field name="putG" id="1" type="int8"/><group name="g" id="2"><field name="x" id="1" type="int8"/></group></sbe:message>`, `generated name PutG of group g of M collides with field putG of M`},
+		{"entries type collision", "", `<sbe:message name="MGEntries" id="2"/><sbe:message name="M" id="1"><group name="g" id="2"><field name="x" id="1" type="int8"/></group></sbe:message>`, `generated name MGEntries of group M.g collides with message MGEntries`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := loadSchema("t.xml", strings.NewReader(schemaXML(tc.types, tc.messages)), options{})

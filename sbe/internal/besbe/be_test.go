@@ -90,3 +90,35 @@ func FuzzCodec(f *testing.F) {
 		sbetest.FuzzCodec(t, besbe.Codec{}, data)
 	})
 }
+
+// TestBigEndianEntries writes and reads the group by index: its header is
+// one big-endian word (blockLength high, numInGroup low).
+func TestBigEndianEntries(t *testing.T) {
+	want := tick()
+	buf := make([]byte, len(want))
+	var m besbe.Tick
+	if err := m.WrapAndApplyHeader(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	m.SetV(-2)
+	m.SetF(-2.5)
+	g, err := m.PutG(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Entry(1).SetX(1 << 63)
+	g.Entry(0).SetX(1)
+	if err := m.SetSString("a\x00z"); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf, want) {
+		t.Fatalf("encode:\n got %x\nwant %x", buf, want)
+	}
+	var d besbe.Tick
+	if err := d.WrapForDecodeHeader(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if e := d.GEntries(); e.Count() != 2 || e.Entry(0).X() != 1 || e.Entry(1).X() != 1<<63 {
+		t.Fatalf("entries: %d", e.Count())
+	}
+}
