@@ -77,6 +77,10 @@ func (sh *shard) hold(st *streamState, ev *source.Event) {
 		sh.feed.stats.gapsUnfilled.Add(1)
 		st.fillEpoch++ // the fetch's result will be ignored
 		st.filling = false
+		// The held events continue from the hole, not from the newest of
+		// them (which st.last tracks while filling), or release would take
+		// them all for duplicates.
+		st.last = st.gapTo
 		sh.status(st.symbol, st.ch, market.StatusGapUnfilled, st.gapFrom, st.gapTo,
 			fmt.Sprintf("gave up: %d live events held while filling", sh.feed.cfg.MaxBuffered))
 		sh.release(st)

@@ -245,9 +245,17 @@ type fakeBackfill struct {
 	fail  error
 	maxID int64 // ids above are "not yet available"
 	minID int64 // ids below are "no longer available"
+	block chan struct{} // when set, trade calls wait for it to close
 }
 
-func (b *fakeBackfill) TradesFrom(_ context.Context, symbol string, from int64, limit int, dst []market.Trade) ([]market.Trade, error) {
+func (b *fakeBackfill) TradesFrom(ctx context.Context, symbol string, from int64, limit int, dst []market.Trade) ([]market.Trade, error) {
+	if b.block != nil {
+		select {
+		case <-b.block:
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls++

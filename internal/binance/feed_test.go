@@ -593,3 +593,34 @@ func TestFeedAllMarketArray(t *testing.T) {
 }
 
 func itoa(v int) string { return strconv.Itoa(v) }
+
+// A fill that takes longer than MaxBuffered live events is abandoned: the
+// gap is reported unfilled and every held event still goes out, in order.
+func TestFeedGapFillAbandonedKeepsHeldEvents(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	bf := &fakeBackfill{maxID: 1 << 62, block: make(chan struct{})}
+	defer close(bf.block)
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf, MaxBuffered: 5}, "btcusdt@trade")
+	e.run(t)
+	e.waitWS(t, "connection", func() bool { return len(ws.Conns()) == 1 })
+	ws.Emit("btcusdt@trade", 3)
+	first := src.NextID()
+	src.Skip(10)
+	ws.Emit("btcusdt@trade", 8)
+	e.col.wait(t, "every live trade", func() bool { return len(e.col.trades) == 11 })
+	ids := e.col.tradeIDs()
+	for i := 3; i < len(ids); i++ {
+		if want := first + 10 + int64(i-3); ids[i] != want {
+			t.Fatalf("trade %d has id %d, want %d (ids %v)", i, ids[i], want, ids)
+		}
+	}
+	st := e.col.snapshotStatuses()
+	if k := st[len(st)-1]; k.Kind != market.StatusGapUnfilled || k.GapFrom != first || k.GapTo != first+9 {
+		t.Fatalf("statuses %s", fmtStatuses(st))
+	}
+	if s := e.feed.Stats(); s.GapsUnfilled != 1 || s.Duplicates != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
