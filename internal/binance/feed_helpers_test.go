@@ -243,8 +243,8 @@ type fakeBackfill struct {
 	mu    sync.Mutex
 	calls int
 	fail  error
-	maxID int64 // ids above are "not yet available"
-	minID int64 // ids below are "no longer available"
+	maxID int64         // ids above are "not yet available"
+	minID int64         // ids below are "no longer available"
 	block chan struct{} // when set, trade calls wait for it to close
 }
 
