@@ -35,6 +35,16 @@ func (sh *shard) gap(st *streamState, ev *source.Event, v seqVal, from, to int64
 	sh.status(st.symbol, st.ch, market.StatusGap, from, to, st.key.String())
 	st.has, st.last = true, v.last
 	switch {
+	case backfillable(st.ch) && f.replayFills != nil && sh.replay:
+		// Replaying: the recording says, right after this frame, how the
+		// live feed filled the gap (record.KindFill) and holds the REST
+		// replies it used.
+		st.filling = true
+		st.fillEpoch++
+		st.gapFrom, st.gapTo = from, to
+		f.replayFills.await(sh, st)
+		sh.hold(st, ev)
+		return
 	case backfillable(st.ch):
 		why := ""
 		switch {
@@ -44,6 +54,7 @@ func (sh *shard) gap(st *streamState, ev *source.Event, v seqVal, from, to int64
 			why = fmt.Sprintf("gap of %d ids exceeds the backfill limit of %d", to-from+1, f.cfg.MaxBackfill)
 		}
 		if why != "" {
+			sh.recordFill(st, "unfilled %d %d %s", from, to, why)
 			f.stats.gapsUnfilled.Add(1)
 			sh.status(st.symbol, st.ch, market.StatusGapUnfilled, from, to, why)
 			sh.emit(ev)
@@ -52,6 +63,7 @@ func (sh *shard) gap(st *streamState, ev *source.Event, v seqVal, from, to int64
 		st.filling = true
 		st.fillEpoch++
 		st.gapFrom, st.gapTo = from, to
+		sh.recordFill(st, "start %d %d", from, to)
 		sh.hold(st, ev)
 		sh.startFill(st)
 		return
@@ -74,17 +86,24 @@ func (sh *shard) hold(st *streamState, ev *source.Event) {
 		return
 	}
 	if len(st.trades)+len(st.aggs) >= sh.feed.cfg.MaxBuffered {
-		sh.feed.stats.gapsUnfilled.Add(1)
-		st.fillEpoch++ // the fetch's result will be ignored
-		st.filling = false
-		// The held events continue from the hole, not from the newest of
-		// them (which st.last tracks while filling), or release would take
-		// them all for duplicates.
-		st.last = st.gapTo
-		sh.status(st.symbol, st.ch, market.StatusGapUnfilled, st.gapFrom, st.gapTo,
-			fmt.Sprintf("gave up: %d live events held while filling", sh.feed.cfg.MaxBuffered))
-		sh.release(st)
+		why := fmt.Sprintf("gave up: %d live events held while filling", sh.feed.cfg.MaxBuffered)
+		sh.recordFill(st, "abandon %s", why)
+		sh.abandonFill(st, why)
 	}
+}
+
+// abandonFill ends st's fill without its REST data: the gap is reported
+// unfilled and the held events go out; dmu held.
+func (sh *shard) abandonFill(st *streamState, why string) {
+	sh.feed.stats.gapsUnfilled.Add(1)
+	st.fillEpoch++ // the fetch's result will be ignored
+	st.filling = false
+	// The held events continue from the hole, not from the newest of them
+	// (which st.last tracks while filling), or release would take them all
+	// for duplicates.
+	st.last = st.gapTo
+	sh.status(st.symbol, st.ch, market.StatusGapUnfilled, st.gapFrom, st.gapTo, why)
+	sh.release(st)
 }
 
 // release re-delivers held events through the sequence checks (which may
@@ -189,6 +208,11 @@ func fetchGap(ctx context.Context, b Backfiller, symbol string, ch market.Channe
 // reports the outcome and releases the held live events; dmu held.
 func (sh *shard) completeFill(st *streamState, res fillResult) {
 	f := sh.feed
+	if res.err != nil {
+		sh.recordFill(st, "end %s", res.err)
+	} else {
+		sh.recordFill(st, "end")
+	}
 	next := st.gapFrom
 	now := f.now().UnixNano()
 	n := 0

@@ -128,6 +128,10 @@ type Feed struct {
 	wg      sync.WaitGroup // shard loops and background jobs
 
 	logOnce sync.Map // malformed kinds already logged
+
+	// replayFills, during a Replay without a Backfill, fills gaps from the
+	// REST replies in the recording; only the replay goroutine uses it.
+	replayFills *replayFills
 }
 
 // NewFeed checks cfg and returns a feed; Run starts it.
@@ -517,6 +521,47 @@ func (f *Feed) recordEvent(c *conn, kind record.Kind, stream, data []byte) {
 		return
 	}
 	rec := record.Record{Kind: kind, Conn: c.id, Time: f.now().UnixNano(), Stream: stream, Data: data}
+	if err := w.Write(&rec); err != nil {
+		f.recordFailed(err)
+	}
+}
+
+// RecordReply writes a REST reply the feed may use (a trade, aggTrade or
+// depth backfill) to the recorder, so a replay of the recording fills the
+// same gaps. Pass it as the REST client's ClientOptions.OnReply; replies
+// of other endpoints, and every reply when nothing records, are ignored.
+func (f *Feed) RecordReply(request string, body []byte, recv int64) {
+	w := f.cfg.Recorder
+	if w == nil {
+		return
+	}
+	endpoint, _, _ := strings.Cut(request, "?")
+	switch endpoint {
+	case "trades", "historicalTrades", "aggTrades", "depth":
+	default:
+		return
+	}
+	rec := record.Record{Kind: record.KindREST, Time: recv, Stream: []byte(request), Data: body}
+	if err := w.Write(&rec); err != nil {
+		f.recordFailed(err)
+	}
+}
+
+// recordFill writes the feed's decision about a gap on st (see
+// record.KindFill); dmu held, so it follows the frame that showed the gap
+// and precedes that connection's next frame.
+func (sh *shard) recordFill(st *streamState, format string, args ...any) {
+	f := sh.feed
+	w := f.cfg.Recorder
+	if w == nil || sh.replay {
+		return
+	}
+	var conn uint32
+	if sh.primary != nil {
+		conn = sh.primary.id
+	}
+	rec := record.Record{Kind: record.KindFill, Conn: conn, Time: f.now().UnixNano(),
+		Stream: st.key.AppendTo(nil), Data: fmt.Appendf(nil, format, args...)}
 	if err := w.Write(&rec); err != nil {
 		f.recordFailed(err)
 	}

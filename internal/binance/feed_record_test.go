@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,4 +240,158 @@ func buildRecording(t *testing.T, m binance.Market) ([]byte, int) {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), len(frames)
+}
+
+// A recording keeps the REST replies a gap was filled with and the feed's
+// fill decisions, so its replay has the same trades, backfilled ones
+// included, and the same gap statuses, without any REST access.
+func TestFeedRecordReplayFillsGapsFromRecording(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "session.ims")
+	rec, err := record.Create(path, record.WriterOptions{Market: "spot", FlushFrames: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, ws := fdExchange(t, binancetest.WSConfig{}, binancetest.Options{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	first := src.NextID()
+	var history []market.Trade
+	for id := first; id < first+5000; id++ {
+		history = append(history, market.Trade{TradeID: id, Price: market.MustDecimal("0.00426990"),
+			Quantity: market.MustDecimal("1.00000000"), TradeTime: 1554076800940000 + id})
+	}
+	srv.SetTrades(binancetest.APISpot, "BTCUSDT", history)
+
+	var feed atomic.Pointer[binance.Feed]
+	client, err := binance.NewClient(binance.Spot, binance.ClientOptions{BaseURL: srv.URL(), HTTPClient: srv.Client(), MaxRetries: -1,
+		OnReply: func(request string, body []byte, recv int64) {
+			if f := feed.Load(); f != nil {
+				f.RecordReply(request, body, recv)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, ws, srv.WSURL(), binance.FeedConfig{Market: binance.Spot, Backfill: client, MaxBackfill: 1500, Recorder: rec}, "btcusdt@trade")
+	feed.Store(e.feed)
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@trade", 3)
+	src.Skip(1200) // filled from two REST pages
+	ws.Emit("btcusdt@trade", 3)
+	e.col.wait(t, "the filled gap", func() bool { return len(e.col.trades) == 1206 })
+	src.Skip(2000) // over MaxBackfill: reported unfilled
+	ws.Emit("btcusdt@trade", 2)
+	e.col.wait(t, "the unfilled gap", func() bool { return len(e.col.trades) == 1208 })
+	e.shutdown(t)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := record.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(col.trades) != len(e.col.trades) {
+		t.Fatalf("replayed %d trades, live %d", len(col.trades), len(e.col.trades))
+	}
+	for i := range col.trades {
+		if col.trades[i] != e.col.trades[i] {
+			t.Fatalf("trade %d differs: replay %+v live %+v", i, col.trades[i], e.col.trades[i])
+		}
+	}
+	gapStatuses := func(st []market.Status) []market.Status {
+		var out []market.Status
+		for _, s := range st {
+			if s.Kind != market.StatusConnected && s.Kind != market.StatusDisconnected {
+				s.Header = market.Header{}
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	live, replayed := gapStatuses(e.col.snapshotStatuses()), gapStatuses(col.statuses)
+	if !slices.Equal(live, replayed) || len(live) != 4 {
+		t.Fatalf("replayed gap statuses %s, live %s", fmtStatuses(replayed), fmtStatuses(live))
+	}
+	if s := f.Stats(); s.Gaps != 2 || s.GapsFilled != 1 || s.GapsUnfilled != 1 || s.Backfilled != 1200 {
+		t.Fatalf("replay stats %+v", s)
+	}
+}
+
+// A recording without fill records (made before ims recorded them, or
+// cut) still replays every trade in order: the gap is settled unfilled at
+// the connection's next record, or at the end. A recorded depth reply
+// comes back as the REST snapshot the live feed delivered.
+func TestReplayGapWithoutFillRecordAndDepthReply(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := int64(1700000000000000000)
+	put := func(kind record.Kind, conn uint32, stream, data string) {
+		t.Helper()
+		at += 1e6
+		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: at, Stream: []byte(stream), Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trade := func(id int64) string {
+		return `{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.FormatInt(id, 10) +
+			`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`
+	}
+	put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@depth")
+	put(record.KindText, 1, "btcusdt@trade", trade(10))
+	put(record.KindText, 1, "btcusdt@trade", trade(11))
+	put(record.KindText, 1, "btcusdt@trade", trade(15)) // 12..14 missing, no fill record follows
+	put(record.KindText, 1, "btcusdt@trade", trade(16))
+	put(record.KindText, 1, "btcusdt@depth", `{"stream":"btcusdt@depth","data":`+fdSpotDepth+`}`)
+	put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", `{"lastUpdateId":499869752,"bids":[["0.35210000","672.00000000"]],"asks":[["0.35230000","1.00000000"]]}`)
+	put(record.KindText, 1, "btcusdt@trade", trade(20)) // the recording ends before the next frame
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := col.tradeIDs(), []int64{10, 11, 15, 16, 20}; !slices.Equal(got, want) {
+		t.Fatalf("replayed trades %v, want %v", got, want)
+	}
+	var gaps []string
+	for _, s := range col.statuses {
+		if s.Kind == market.StatusGap || s.Kind == market.StatusGapUnfilled {
+			gaps = append(gaps, s.Kind.String()+" "+strconv.FormatInt(s.GapFrom, 10)+".."+strconv.FormatInt(s.GapTo, 10)+" "+s.Detail)
+		}
+	}
+	want := []string{
+		"gap 12..14 btcusdt@trade", "gapUnfilled 12..14 the recording holds no fill for this gap",
+		"gap 17..19 btcusdt@trade", "gapUnfilled 17..19 the recording holds no fill for this gap",
+	}
+	if !slices.Equal(gaps, want) {
+		t.Fatalf("gap statuses %q, want %q", gaps, want)
+	}
+	if len(col.snaps) != 1 || col.snaps[0].LastUpdateID != 499869752 || col.snaps[0].Source != market.SnapshotREST ||
+		col.snaps[0].Symbol.String() != "BTCUSDT" || col.snaps[0].ReceiveTime != 1700000000007000000 {
+		t.Fatalf("snapshots %+v", col.snaps)
+	}
 }

@@ -18,8 +18,11 @@ import (
 // different shards, as live. speed scales the recorded pace (1 = real
 // time); 0 replays as fast as possible. A torn final block (a recording cut
 // by a crash) ends the replay cleanly and is logged. The feed must not be
-// running; Replay does not connect anywhere, and gaps are only filled when
-// the config has a Backfill.
+// running; Replay does not connect anywhere. Without a Backfill in the
+// config, trade and aggTrade gaps are filled as the recorded feed filled
+// them, from the REST replies in the recording (Feed.RecordReply), and its
+// depth snapshots come back where they arrived; with one, gaps are fetched
+// anew from it.
 func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) error {
 	f.mu.Lock()
 	if f.running {
@@ -83,8 +86,34 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 		}
 		return c
 	}
+	// Without a Backfill, gaps are filled as the recorded feed filled them.
+	var rf *replayFills
+	if f.cfg.Backfill == nil {
+		rf = &replayFills{feed: f}
+	}
+	f.replayFills = rf
+	defer func() { f.replayFills = nil }()
+	allShards := func() []*shard {
+		out := make([]*shard, 0, len(shards))
+		for _, rs := range shards {
+			out = append(out, rs.sh)
+		}
+		slices.SortFunc(out, func(a, b *shard) int { return a.id - b.id })
+		return out
+	}
+
 	p := record.Player{Speed: speed, StopAtTruncation: true}
 	err := p.Play(ctx, r, func(rec *record.Record) error {
+		if rf != nil {
+			switch rec.Kind {
+			case record.KindText, record.KindBinary, record.KindClose:
+				rf.beforeRecord(rec.Conn)
+			case record.KindFill:
+				rf.fill(rec)
+			case record.KindREST:
+				rf.reply(rec, allShards())
+			}
+		}
 		switch rec.Kind {
 		case record.KindOpen:
 			c := get(rec.Conn, string(rec.Data))
@@ -109,6 +138,9 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 		}
 		return nil
 	})
+	if rf != nil {
+		rf.finish()
+	}
 	if t := p.Truncated(); t != nil {
 		f.log().Warn("recording ends in a torn block (cut while writing); replayed everything before it", "err", t)
 	}

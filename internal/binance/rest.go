@@ -36,6 +36,12 @@ type ClientOptions struct {
 	// Budget tracks request weight; share one per IP across clients of the
 	// same market (default: a new budget with the market's default limit).
 	Budget *Budget
+	// OnReply, when set, is called with every 200 reply before it is
+	// parsed: the request (endpoint and query, "aggTrades?fromId=5&
+	// limit=1000&symbol=BTCUSDT"), the body and its receive time (ns). A
+	// recording feed keeps the backfill replies this way (Feed.RecordReply).
+	// It must not keep body past the call.
+	OnReply func(request string, body []byte, recv int64)
 }
 
 // maxBody bounds a REST reply (spot exchangeInfo is tens of MB at most).
@@ -52,6 +58,7 @@ type Client struct {
 	apiKey  string
 	ua      string
 	budget  *Budget
+	onReply func(request string, body []byte, recv int64)
 
 	mu       sync.Mutex
 	info     *ExchangeInfo
@@ -76,6 +83,7 @@ func NewClient(m Market, opts ClientOptions) (*Client, error) {
 		apiKey:  opts.APIKey,
 		ua:      opts.UserAgent,
 		budget:  opts.Budget,
+		onReply: opts.OnReply,
 		now:     time.Now,
 		sleep:   restSleep,
 	}
@@ -142,28 +150,37 @@ func (e *APIError) Is(target error) bool {
 }
 
 // get performs a GET of endpoint (relative to the market's API prefix) with
-// params, after reserving weight, and returns the 200 body.
-func (c *Client) get(ctx context.Context, endpoint string, params url.Values, weight int) ([]byte, error) {
+// params, after reserving weight, and returns the 200 body and the time it
+// arrived (ns; the receive time of what is parsed from it).
+func (c *Client) get(ctx context.Context, endpoint string, params url.Values, weight int) ([]byte, int64, error) {
 	u := c.base + c.market.RESTPrefix() + "/" + endpoint
 	if len(params) > 0 {
 		u += "?" + params.Encode()
 	}
 	for attempt := 0; ; attempt++ {
 		if err := c.budget.Wait(ctx, weight); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", u, err)
+			return nil, 0, fmt.Errorf("GET %s: %w", u, err)
 		}
 		body, retry, err := c.do(ctx, u)
 		if err == nil {
-			return body, nil
+			recv := c.now().UnixNano()
+			if c.onReply != nil {
+				req := endpoint
+				if len(params) > 0 {
+					req += "?" + params.Encode()
+				}
+				c.onReply(req, body, recv)
+			}
+			return body, recv, nil
 		}
 		if !retry || attempt >= c.retries || ctx.Err() != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		// 429s wait in Budget.Wait (Retry-After); others back off briefly.
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests {
 			if serr := c.sleep(ctx, time.Duration(250<<attempt)*time.Millisecond); serr != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 	}

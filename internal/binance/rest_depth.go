@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ims-dev/ims/internal/market"
 )
@@ -84,11 +83,11 @@ func (c *Client) Depth(ctx context.Context, symbol string, limit int, dst *marke
 	if limit > 0 {
 		params.Set("limit", strconv.Itoa(limit))
 	}
-	body, err := c.get(ctx, "depth", params, weight)
+	body, recv, err := c.get(ctx, "depth", params, weight)
 	if err != nil {
 		return err
 	}
-	if err := ParseDepthSnapshot(c.market, body, time.Now().UnixNano(), dst); err != nil {
+	if err := ParseDepthSnapshot(c.market, body, recv, dst); err != nil {
 		return fmt.Errorf("%s depth %s: %w", c.market, sym, err)
 	}
 	dst.Symbol = sym

@@ -279,7 +279,7 @@ func (c *Client) fetchExchangeInfo(ctx context.Context, call *infoCall) {
 	// The shared request outlives its first caller, so bound it here.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	body, err := c.get(ctx, "exchangeInfo", nil, c.market.exchangeInfoWeight())
+	body, _, err := c.get(ctx, "exchangeInfo", nil, c.market.exchangeInfoWeight())
 	var info *ExchangeInfo
 	if err == nil {
 		info, err = ParseExchangeInfo(c.market, body)

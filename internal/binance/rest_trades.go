@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/ims-dev/ims/internal/market"
 )
@@ -90,11 +89,11 @@ func (c *Client) trades(ctx context.Context, endpoint string, weight int, symbol
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", c.market, endpoint, err)
 	}
-	body, err := c.get(ctx, endpoint, params, weight)
+	body, recv, err := c.get(ctx, endpoint, params, weight)
 	if err != nil {
 		return nil, err
 	}
-	out, err := ParseTrades(c.market, sym, body, time.Now().UnixNano())
+	out, err := ParseTrades(c.market, sym, body, recv)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s %s: %w", c.market, endpoint, sym, err)
 	}
@@ -141,11 +140,11 @@ func (c *Client) AggTrades(ctx context.Context, symbol string, fromID int64, lim
 	if err != nil {
 		return nil, fmt.Errorf("%s aggTrades: %w", c.market, err)
 	}
-	body, err := c.get(ctx, "aggTrades", params, c.market.aggTradesWeight())
+	body, recv, err := c.get(ctx, "aggTrades", params, c.market.aggTradesWeight())
 	if err != nil {
 		return nil, err
 	}
-	out, err := ParseAggTrades(c.market, sym, body, time.Now().UnixNano())
+	out, err := ParseAggTrades(c.market, sym, body, recv)
 	if err != nil {
 		return nil, fmt.Errorf("%s aggTrades %s: %w", c.market, sym, err)
 	}

@@ -82,8 +82,10 @@ gap checks, with no network: at the recorded pace (--speed 1), faster
 recording; stream arguments, --symbols and --channels then select what is
 printed (by symbol, channel and kline interval). Replayed events carry their
 recorded receive times, so a replay prints the market events of the live
-session byte for byte; status markers carry the replay's clock, and gaps are
-reported but not filled (REST replies are not recorded).
+session byte for byte; status markers carry the replay's clock. Gaps are
+filled as the live session filled them: the recording keeps the REST replies
+the --backfill and --depth-snapshots fetched, and the replay uses those, with
+no network.
 
 The command stops on Ctrl-C or SIGTERM, after --count market events (status
 markers are printed but not counted), after --duration, or at the end of a

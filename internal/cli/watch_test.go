@@ -445,6 +445,47 @@ func TestWatchRecordThenReplay(t *testing.T) {
 	}
 }
 
+// A gap filled from REST while recording is filled the same way in the
+// replay, from the recording alone: same trades byte for byte, same gap
+// statuses.
+func TestWatchRecordThenReplayBackfill(t *testing.T) {
+	srv, ws := watchExchange(t)
+	src := binancetest.NewSource([][]byte{[]byte(wSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	first := src.NextID()
+	var history []market.Trade
+	for id := first; id < first+20; id++ {
+		history = append(history, market.Trade{TradeID: id, Price: market.MustDecimal("0.00430000"),
+			Quantity: market.MustDecimal("2.00000000"), TradeTime: 1554076800950000})
+	}
+	srv.SetTrades(binancetest.APISpot, "BTCUSDT", history)
+	path := filepath.Join(t.TempDir(), "session.ims")
+	live := startCLI(t, nil, "watch", "--ws-url", srv.WSURL(), "--rest-url", srv.URL(),
+		"btcusdt@trade", "-o", "json", "--count", "11", "--record", path)
+	waitConns(t, ws, 1)
+	ws.Emit("btcusdt@trade", 3)
+	src.Skip(5)
+	ws.Emit("btcusdt@trade", 3)
+	if code := live.wait(t); code != ExitOK {
+		t.Fatalf("live: exit %d; stderr:\n%s", code, live.errOut.String())
+	}
+	code, out, errOut := runCLI(t, "", "watch", "--replay", path, "--speed", "0", "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("replay: exit %d; stderr:\n%s", code, errOut)
+	}
+	liveLines, repLines := marketLines(live.out.String()), marketLines(out)
+	if len(liveLines) != 11 || !slices.Equal(liveLines, repLines) {
+		t.Fatalf("replayed events differ:\nlive:\n%s\nreplay:\n%s", strings.Join(liveLines, "\n"), strings.Join(repLines, "\n"))
+	}
+	_, repSt := split(t, jsonLines(t, out))
+	if k := statusKinds(t, repSt); !slices.Equal(k, []string{"Connected", "Gap", "GapFilled", "Disconnected"}) {
+		t.Fatalf("replayed statuses %v", k)
+	}
+	if n := srv.Count(binancetest.APISpot, "historicalTrades"); n != 1 {
+		t.Fatalf("%d historicalTrades requests; the replay must not ask REST", n)
+	}
+}
+
 // marketLines returns the output lines that are not status markers.
 func marketLines(out string) []string {
 	var lines []string

@@ -53,6 +53,16 @@ const (
 	KindOpen Kind = 3
 	// KindClose marks a connection ending; Data is the reason.
 	KindClose Kind = 4
+	// KindREST is a REST reply the feed used to fill a gap or snapshot a
+	// book; Stream is the request (endpoint and query, "aggTrades?fromId=
+	// 5&limit=1000&symbol=BTCUSDT") and Data the 200 body, so a replay
+	// fills the same gaps with the same data.
+	KindREST Kind = 5
+	// KindFill is the feed's decision about a gap on a stream (Stream is
+	// its name): Data is "start FROM TO", "unfilled FROM TO REASON",
+	// "end [REASON]" or "abandon REASON". Conn is the connection the gap
+	// was seen on.
+	KindFill Kind = 6
 )
 
 func (k Kind) String() string {
@@ -65,11 +75,15 @@ func (k Kind) String() string {
 		return "open"
 	case KindClose:
 		return "close"
+	case KindREST:
+		return "rest"
+	case KindFill:
+		return "fill"
 	}
 	return "unknown"
 }
 
-func (k Kind) valid() bool { return k >= KindText && k <= KindClose }
+func (k Kind) valid() bool { return k >= KindText && k <= KindFill }
 
 // Record is one recorded frame or connection event. A Record returned by
 // Reader.Next aliases the reader's buffers and is valid until the next call.

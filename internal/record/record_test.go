@@ -27,6 +27,11 @@ func sampleRecords(n int) []Record {
 			k, data, stream = KindOpen, "ws://127.0.0.1/stream?streams=a/b", ""
 		case i%97 == 3:
 			k = KindBinary
+		case i%89 == 5:
+			k, stream = KindREST, fmt.Sprintf("aggTrades?fromId=%d&limit=1000&symbol=SYM%dUSDT", 1000+i, i%5)
+			data = fmt.Sprintf(`[{"a":%d,"p":"0.1","q":"2","f":1,"l":1,"T":1,"m":true}]`, 1000+i)
+		case i%83 == 7:
+			k, data = KindFill, fmt.Sprintf("start %d %d", 1000+i, 1010+i)
 		}
 		recs = append(recs, Record{Kind: k, Conn: uint32(i % 3), Time: t, Stream: []byte(stream), Data: []byte(data)})
 	}

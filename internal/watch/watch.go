@@ -189,9 +189,17 @@ func (w *watcher) live(ctx context.Context) (Summary, error) {
 			return Summary{Stopped: StopFailed}, fmt.Errorf("depth snapshots: %w", err)
 		}
 	}
+	// A recording keeps the REST replies the feed fills gaps with, so its
+	// replay has the same events; the feed exists only after the client.
+	var recFeed atomic.Pointer[binance.Feed]
 	client, err := binance.NewClient(m, binance.ClientOptions{
 		BaseURL:    cfg.RESTURL,
 		HTTPClient: &http.Client{Timeout: cfg.RESTTimeout},
+		OnReply: func(request string, body []byte, recv int64) {
+			if f := recFeed.Load(); f != nil {
+				f.RecordReply(request, body, recv)
+			}
+		},
 	})
 	if err != nil {
 		return Summary{Stopped: StopFailed}, fmt.Errorf("REST client: %w", err)
@@ -262,6 +270,7 @@ func (w *watcher) live(ctx context.Context) (Summary, error) {
 		return w.finish(StopFailed, err)
 	}
 	w.feed = feed
+	recFeed.Store(feed)
 	// Before Run, Subscribe only places the streams in the connection URLs.
 	if err := feed.Subscribe(ctx, cfg.Streams...); err != nil {
 		return w.finish(StopFailed, fmt.Errorf("subscribing: %w", err))

@@ -1,0 +1,252 @@
+package binance
+
+import (
+	"errors"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/record"
+	"github.com/ims-dev/ims/internal/source"
+)
+
+// replayFills fills gaps during a Replay the way the recorded feed did:
+// from the fill decisions (record.KindFill) and REST replies
+// (record.KindREST) in the recording, so a replay has the same events,
+// backfilled ones included, and the same gap statuses. Only the replay
+// goroutine uses it; stream state is touched under the shard's dmu.
+//
+// The order a live feed writes guarantees what this relies on: a gap's
+// decision is written while the frame that showed it is being handled, so
+// it comes before the next record of that connection; a fill's replies come
+// before its "end".
+type replayFills struct {
+	feed    *Feed
+	pending []*replayGap // gaps whose decision has not been read yet
+	open    []*replayGap // fills started and not yet ended
+}
+
+// replayGap is one gap being filled from the recording.
+type replayGap struct {
+	sh     *shard
+	st     *streamState
+	conn   uint32 // the connection the gap was seen on
+	epoch  uint64
+	trades []market.Trade
+	aggs   []market.AggTrade
+}
+
+// await registers a gap just found on st; dmu held.
+func (rf *replayFills) await(sh *shard, st *streamState) {
+	g := &replayGap{sh: sh, st: st, epoch: st.fillEpoch}
+	if sh.primary != nil {
+		g.conn = sh.primary.id
+	}
+	rf.pending = append(rf.pending, g)
+}
+
+// live reports whether the fill is still the stream's current one (not
+// abandoned, not unsubscribed); dmu held.
+func (g *replayGap) live() bool {
+	st := g.st
+	return g.sh.states[st.key] == st && st.filling && st.fillEpoch == g.epoch
+}
+
+// unfilled ends a gap the recorded feed did not fill.
+func (g *replayGap) unfilled(why string) {
+	g.sh.dmu.Lock()
+	defer g.sh.dmu.Unlock()
+	if g.live() {
+		g.sh.abandonFill(g.st, why)
+	}
+}
+
+// complete ends a fill with the replies read for it.
+func (g *replayGap) complete(errText string) {
+	g.sh.dmu.Lock()
+	defer g.sh.dmu.Unlock()
+	if !g.live() {
+		return
+	}
+	res := fillResult{trades: g.trades, aggs: g.aggs}
+	if errText != "" {
+		res.err = errors.New(errText)
+	}
+	g.sh.completeFill(g.st, res)
+}
+
+// beforeRecord settles the gaps of connection conn whose decision is not in
+// the recording (one made without recording fills, or before ims recorded
+// them): its next record has come, so none will follow.
+func (rf *replayFills) beforeRecord(conn uint32) {
+	if len(rf.pending) == 0 {
+		return
+	}
+	rf.pending = slices.DeleteFunc(rf.pending, func(g *replayGap) bool {
+		if g.conn != conn {
+			return false
+		}
+		g.unfilled("the recording holds no fill for this gap")
+		return true
+	})
+}
+
+// take removes and returns the first gap in list on the stream named
+// stream.
+func take(list *[]*replayGap, stream []byte) *replayGap {
+	for i, g := range *list {
+		if string(g.st.key.AppendTo(nil)) == string(stream) {
+			*list = slices.Delete(*list, i, i+1)
+			return g
+		}
+	}
+	return nil
+}
+
+// fill applies a record.KindFill record.
+func (rf *replayFills) fill(rec *record.Record) {
+	verb, rest, _ := strings.Cut(string(rec.Data), " ")
+	switch verb {
+	case "start":
+		if g := take(&rf.pending, rec.Stream); g != nil {
+			if from, to, ok := parseFillRange(rest); ok && (from != g.st.gapFrom || to != g.st.gapTo) {
+				rf.feed.log().Warn("replay: the recorded fill covers another range than the replayed gap",
+					"stream", string(rec.Stream), "recorded", rest, "from", g.st.gapFrom, "to", g.st.gapTo)
+			}
+			rf.open = append(rf.open, g)
+		}
+	case "unfilled":
+		// "unfilled FROM TO REASON"
+		parts := strings.SplitN(rest, " ", 3)
+		why := "unfilled"
+		if len(parts) == 3 {
+			why = parts[2]
+		}
+		if g := take(&rf.pending, rec.Stream); g != nil {
+			g.unfilled(why)
+		}
+	case "end":
+		if g := take(&rf.open, rec.Stream); g != nil {
+			g.complete(rest)
+		}
+	case "abandon":
+		g := take(&rf.open, rec.Stream)
+		if g == nil {
+			g = take(&rf.pending, rec.Stream)
+		}
+		if g != nil {
+			g.unfilled(rest)
+		}
+	default:
+		rf.feed.log().Warn("replay: unknown fill record; ignored", "stream", string(rec.Stream), "data", string(rec.Data))
+	}
+}
+
+// reply applies a record.KindREST record: trades for the open fill of their
+// symbol and channel, a depth snapshot to the shard with that symbol's
+// depth stream (shards lists the replay's shards).
+func (rf *replayFills) reply(rec *record.Record, shards []*shard) {
+	f := rf.feed
+	endpoint, query, _ := strings.Cut(string(rec.Stream), "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		f.log().Warn("replay: REST record with an unreadable request; ignored", "request", string(rec.Stream), "err", err)
+		return
+	}
+	var sym market.Symbol
+	if !sym.SetString(q.Get("symbol")) {
+		f.log().Warn("replay: REST record without a symbol; ignored", "request", string(rec.Stream))
+		return
+	}
+	ch := market.ChannelTrade
+	switch endpoint {
+	case "aggTrades":
+		ch = market.ChannelAggTrade
+	case "trades", "historicalTrades":
+	case "depth":
+		rf.snapshot(rec, sym, shards)
+		return
+	default:
+		return
+	}
+	var g *replayGap
+	for _, o := range rf.open {
+		if o.st.ch == ch && o.st.symbol == sym {
+			g = o
+			break
+		}
+	}
+	if g == nil {
+		return // a fill already ended or abandoned: nothing waits for it
+	}
+	if ch == market.ChannelAggTrade {
+		as, err := ParseAggTrades(f.cfg.Market, sym, rec.Data, rec.Time)
+		if err != nil {
+			f.log().Warn("replay: recorded aggTrades reply does not parse; ignored", "request", string(rec.Stream), "err", err)
+			return
+		}
+		g.aggs = append(g.aggs, as...)
+		return
+	}
+	ts, err := ParseTrades(f.cfg.Market, sym, rec.Data, rec.Time)
+	if err != nil {
+		f.log().Warn("replay: recorded trades reply does not parse; ignored", "request", string(rec.Stream), "err", err)
+		return
+	}
+	g.trades = append(g.trades, ts...)
+}
+
+// snapshot emits a recorded depth reply as the DepthSnapshot event the live
+// feed delivered, on the shard that carries sym's depth stream.
+func (rf *replayFills) snapshot(rec *record.Record, sym market.Symbol, shards []*shard) {
+	f := rf.feed
+	for _, sh := range shards {
+		sh.dmu.Lock()
+		var st *streamState
+		for _, s := range sh.states {
+			if s.ch == market.ChannelDepth && s.symbol == sym {
+				st = s
+				break
+			}
+		}
+		if st == nil {
+			sh.dmu.Unlock()
+			continue
+		}
+		var snap market.DepthSnapshot
+		if err := ParseDepthSnapshot(f.cfg.Market, rec.Data, rec.Time, &snap); err != nil {
+			sh.dmu.Unlock()
+			f.log().Warn("replay: recorded depth reply does not parse; ignored", "request", string(rec.Stream), "err", err)
+			return
+		}
+		snap.Source = market.SnapshotREST
+		sh.stamp(&snap.Header, st, rec.Time)
+		f.stats.snapshots.Add(1)
+		ev := source.Event{Kind: source.KindDepthSnapshot, Channel: market.ChannelDepthSnapshot, DepthSnapshot: &snap}
+		sh.emit(&ev)
+		sh.dmu.Unlock()
+		return
+	}
+}
+
+// finish settles what the recording left open when it ended.
+func (rf *replayFills) finish() {
+	for _, g := range rf.pending {
+		g.unfilled("the recording holds no fill for this gap")
+	}
+	for _, g := range rf.open {
+		g.complete("the recording ends before the fill completed")
+	}
+	rf.pending, rf.open = nil, nil
+}
+
+// parseFillRange reads "FROM TO" at the start of s.
+func parseFillRange(s string) (from, to int64, ok bool) {
+	a, rest, _ := strings.Cut(s, " ")
+	b, _, _ := strings.Cut(rest, " ")
+	from, err1 := strconv.ParseInt(a, 10, 64)
+	to, err2 := strconv.ParseInt(b, 10, 64)
+	return from, to, err1 == nil && err2 == nil
+}
