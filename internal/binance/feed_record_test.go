@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/log"
 	"github.com/ims-dev/ims/internal/binance"
 	"github.com/ims-dev/ims/internal/binance/binancetest"
 	"github.com/ims-dev/ims/internal/market"
@@ -394,4 +396,68 @@ func TestReplayGapWithoutFillRecordAndDepthReply(t *testing.T) {
 		col.snaps[0].Symbol.String() != "BTCUSDT" || col.snaps[0].ReceiveTime != 1700000000007000000 {
 		t.Fatalf("snapshots %+v", col.snaps)
 	}
+}
+
+// FuzzReplayFills replays a recording whose fill and REST records are
+// arbitrary: the replay must not panic, and every live trade must still come
+// out, in increasing id order, whatever those records say.
+func FuzzReplayFills(f *testing.F) {
+	f.Add([]byte("start 12 14"), []byte("historicalTrades?fromId=12&limit=3&symbol=BTCUSDT"),
+		[]byte(`[{"id":12,"price":"1.0","qty":"2.0","quoteQty":"2.0","time":1554076800940,"isBuyerMaker":true,"isBestMatch":true},`+
+			`{"id":13,"price":"1.0","qty":"2.0","quoteQty":"2.0","time":1554076800940,"isBuyerMaker":true,"isBestMatch":true}]`),
+		[]byte("end"))
+	f.Add([]byte("unfilled 12 14 no REST backfill configured"), []byte("depth?symbol=BTCUSDT"), []byte(`{"lastUpdateId":1,"bids":[],"asks":[]}`), []byte("abandon x"))
+	f.Add([]byte("start"), []byte("aggTrades?%zz"), []byte(`[`), []byte("end boom"))
+	f.Fuzz(func(t *testing.T, fill1, req, body, fill2 []byte) {
+		var buf bytes.Buffer
+		w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := int64(1700000000000000000)
+		put := func(kind record.Kind, conn uint32, stream string, data []byte) {
+			at += 1e6
+			if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: at, Stream: []byte(stream), Data: data}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		trade := func(id int) []byte {
+			return []byte(`{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.Itoa(id) +
+				`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`)
+		}
+		put(record.KindOpen, 1, "", []byte("wss://stream.binance.com:9443/stream?streams=btcusdt@trade"))
+		put(record.KindText, 1, "btcusdt@trade", trade(10))
+		put(record.KindText, 1, "btcusdt@trade", trade(11))
+		put(record.KindText, 1, "btcusdt@trade", trade(15))
+		put(record.KindFill, 1, "btcusdt@trade", fill1)
+		put(record.KindREST, 0, string(req), body)
+		put(record.KindFill, 1, "btcusdt@trade", fill2)
+		put(record.KindText, 1, "btcusdt@trade", trade(16))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := record.NewReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := newCollector()
+		feed, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col, Logger: log.New(io.Discard)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := feed.Replay(context.Background(), r, 0); err != nil {
+			t.Fatal(err)
+		}
+		ids := col.tradeIDs()
+		for i := 1; i < len(ids); i++ {
+			if ids[i] <= ids[i-1] {
+				t.Fatalf("trade ids out of order: %v", ids)
+			}
+		}
+		for _, want := range []int64{10, 11, 15, 16} {
+			if !slices.Contains(ids, want) {
+				t.Fatalf("live trade %d lost: %v", want, ids)
+			}
+		}
+	})
 }
