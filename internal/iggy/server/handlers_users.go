@@ -64,6 +64,14 @@ func (s *Server) loginUser(c *session, r *wire.LoginUser, out []byte) ([]byte, *
 	if status != wire.UserActive {
 		return out, wire.ErrUserInactive
 	}
+	// The password was checked without the lock: sign in only if the user
+	// is still the same one (deleteUser signs out its sessions under the
+	// lock, and a deleted user's id is reused by the next one created).
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.users[uid] != u {
+		return out, wire.ErrInvalidCredentials
+	}
 	c.userID.Store(uid)
 	id := wire.Identity{UserID: uid}
 	return id.AppendTo(out), nil
@@ -181,8 +189,13 @@ func (s *Server) deleteUser(acc *rights, r *wire.DeleteUser) *wire.Error {
 	for _, t := range u.tokens {
 		delete(s.tokens, t.hash)
 	}
-	// Sessions of the deleted user are signed out on their next request
-	// (dispatch finds no user).
+	// Sign out the deleted user's sessions now: its id is reused by the next
+	// user created, whose rights they must not inherit.
+	s.sessMu.Lock()
+	for _, sess := range s.sessions {
+		sess.userID.CompareAndSwap(u.id, wire.AnonymousUserID)
+	}
+	s.sessMu.Unlock()
 	return nil
 }
 
