@@ -105,6 +105,10 @@ func Open(dir string, cfg Config) (*Partition, error) {
 	if err := p.offsets.load(filepath.Join(dir, offsetsDir), &p.cfg, &p.report); err != nil {
 		return fail(fmt.Errorf("opening partition %s: %w", dir, err))
 	}
+	if err := p.clampOffsets(); err != nil {
+		p.offsets.close()
+		return fail(fmt.Errorf("opening partition %s: %w", dir, err))
+	}
 	if cfg.Fsync == FsyncInterval {
 		p.stop = make(chan struct{})
 		p.stopped = make(chan struct{})
@@ -335,4 +339,30 @@ func (p *Partition) resolve(states []scanState) error {
 		return nil
 	}
 	return nil
+}
+
+// clampOffsets corrects stored consumer offsets that point past the
+// recovered log. Offset files are written and flushed apart from the log, so
+// a crash (or one during Purge) can keep an offset whose messages were lost;
+// left as it is, it would make its consumer skip the messages appended next,
+// which get those offsets again. Such an offset moves back to the last
+// message kept, or is deleted when the partition holds none.
+func (p *Partition) clampOffsets() error {
+	for _, co := range p.offsets.list() {
+		if co.Offset < p.next {
+			continue
+		}
+		var err error
+		if p.next == 0 {
+			err = p.offsets.delete(co.Kind, co.ID)
+			p.report.add("offset %d of %s %d is past the end of the log (no messages); deleted", co.Offset, co.Kind, co.ID)
+		} else {
+			err = p.offsets.store(co.Kind, co.ID, p.next-1)
+			p.report.add("offset %d of %s %d is past the end of the log; moved back to %d", co.Offset, co.Kind, co.ID, p.next-1)
+		}
+		if err != nil {
+			return fmt.Errorf("correcting a consumer offset past the end of the log: %w", err)
+		}
+	}
+	return p.offsets.sync()
 }
