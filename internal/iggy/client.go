@@ -312,13 +312,29 @@ func (c *Client) connectLocked(ctx context.Context) error {
 		c.dropLocked()
 		return err
 	}
-	for _, g := range c.groups {
+	kept := c.groups[:0]
+	for i, g := range c.groups {
 		req := wire.JoinConsumerGroup{GroupRef: g}
-		if _, err := c.simpleLocked(ctx, &req); err != nil {
+		_, err := c.simpleLocked(ctx, &req)
+		var werr *wire.Error
+		if errors.As(err, &werr) {
+			// The server refused (the group, its topic or the right to join
+			// is gone): no later reconnect will do better, and failing here
+			// would fail every call. Forget the group; polls with it now get
+			// the server's error.
+			c.logf("iggy: cannot rejoin consumer group %v of %v/%v, forgetting it: %v", g.Group, g.Stream, g.Topic, err)
+			continue
+		}
+		if err != nil {
+			// Keep this group and the rest for the next attempt.
+			kept = append(kept, c.groups[i:]...)
+			c.groups = kept
 			c.dropLocked()
 			return fmt.Errorf("rejoining consumer group %v of %v/%v: %w", g.Group, g.Stream, g.Topic, err)
 		}
+		kept = append(kept, g)
 	}
+	c.groups = kept
 	return nil
 }
 
