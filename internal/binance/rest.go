@@ -200,6 +200,11 @@ func (c *Client) do(ctx context.Context, u string) (body []byte, retry bool, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// *url.Error repeats the method and URL this error already names.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, ctx.Err() == nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
