@@ -173,7 +173,10 @@ func (c *conn) start(ctx context.Context) {
 		}
 		return nil
 	})
-	f.recordEvent(c, record.KindOpen, nil, []byte(c.url))
+	// The Open record names the shard (its Stream), so a replay keeps a
+	// shard's connections together even when a successor's URL differs
+	// (streams subscribed live go in the next connection's URL).
+	f.recordEvent(c, record.KindOpen, shardKey(c.sh.id), []byte(c.url))
 	go c.readLoop()
 }
 

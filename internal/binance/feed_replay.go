@@ -44,12 +44,12 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	f.jobCtx.Store(ctx)
 	defer f.wg.Wait() // backfill jobs
 
-	// Recorded connections are grouped into shards by their URL: a
-	// connection opened while another with the same URL is open is that
-	// shard's rotation (or reconnect) successor, and the oldest open one is
-	// the primary; connections with other URLs (USD-M's /public and /market
-	// routes, shards beyond StreamsPerConn) are shards of their own, each
-	// with its own primary, as they were live.
+	// Recorded connections are grouped into shards by the shard their Open
+	// record names (recordings made before it was named: by their URL): a
+	// connection opened while another of its shard is open is that shard's
+	// rotation (or reconnect) successor, and the oldest open one is the
+	// primary; other shards (USD-M's /public and /market routes, shards
+	// beyond StreamsPerConn) have their own primary, as they were live.
 	type replayShard struct {
 		sh   *shard
 		open []*conn // in opening order; open[0] is the primary
@@ -68,14 +68,14 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 		}
 		rs.sh.dmu.Unlock()
 	}
-	get := func(id uint32, url string) *conn {
+	get := func(id uint32, key, url string) *conn {
 		c := conns[id]
 		if c == nil {
-			rs := shards[url]
+			rs := shards[key]
 			if rs == nil {
 				rs = &replayShard{sh: newShard(f, len(shards), RouteNone)}
 				rs.sh.replay = true
-				shards[url] = rs
+				shards[key] = rs
 			}
 			c = newConn(f, rs.sh, id, url)
 			conns[id] = c
@@ -116,7 +116,11 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 		}
 		switch rec.Kind {
 		case record.KindOpen:
-			c := get(rec.Conn, string(rec.Data))
+			key := "url " + string(rec.Data)
+			if len(rec.Stream) > 0 {
+				key = string(rec.Stream)
+			}
+			c := get(rec.Conn, key, string(rec.Data))
 			c.sh.connStatus(market.StatusConnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, redactURL(c.url)))
 		case record.KindClose:
 			c := conns[rec.Conn]
@@ -131,10 +135,10 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			f.stats.disconnects.Add(1)
 			c.sh.connStatus(market.StatusDisconnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, rec.Data))
 		case record.KindText:
-			c := get(rec.Conn, "")
+			c := get(rec.Conn, "", "")
 			c.sh.handleFrame(c, rec.Data, rec.Time)
 		case record.KindBinary:
-			f.malformed(get(rec.Conn, ""), "frame: binary frame on a JSON stream", rec.Data)
+			f.malformed(get(rec.Conn, "", ""), "frame: binary frame on a JSON stream", rec.Data)
 		}
 		return nil
 	})
@@ -149,3 +153,6 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	}
 	return nil
 }
+
+// shardKey names shard id in a recording's Open records ("shard 3").
+func shardKey(id int) []byte { return fmt.Appendf(nil, "shard %d", id) }

@@ -1,0 +1,75 @@
+package binance_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/ims-dev/ims/internal/binance"
+	"github.com/ims-dev/ims/internal/binance/binancetest"
+	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/record"
+)
+
+// A stream subscribed live is in the URL of the shard's next connection
+// (rotation or reconnect), so the successor's URL differs from its
+// predecessor's. Its replay must still treat it as the same shard: the
+// copies of trades both connections carried are dropped as they were live,
+// not delivered twice.
+func TestReplayRotationAfterLiveSubscribe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "session.ims")
+	rec, err := record.Create(path, record.WriterOptions{Market: "spot", FlushFrames: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, url := startFake(t, binancetest.WSConfig{})
+	ws.SetSource("btcusdt@trade", binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade))
+	ws.SetSource("ethusdt@trade", binancetest.NewSource([][]byte{[]byte(fdSpotTrade2)}, binancetest.IDsTrade))
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Recorder: rec, RotationOverlap: 10e6}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	if err := e.feed.Subscribe(context.Background(), fdStream(t, "ethusdt@trade")); err != nil {
+		t.Fatal(err)
+	}
+	ws.Emit("btcusdt@trade", 3)
+	ws.Emit("ethusdt@trade", 3)
+	e.col.wait(t, "6 trades", func() bool { return len(e.col.trades) == 6 })
+	ws.Shutdown()
+	e.waitWS(t, "rotation connection", func() bool {
+		return ws.Connects() == 2 && ws.Subscribers("btcusdt@trade") == 2 && ws.Subscribers("ethusdt@trade") == 2
+	})
+	ws.Emit("btcusdt@trade", 3) // both connections carry these
+	ws.Emit("ethusdt@trade", 3)
+	e.waitWS(t, "old connection closed", func() bool { return len(ws.Conns()) == 1 })
+	ws.Emit("btcusdt@trade", 2)
+	e.col.wait(t, "14 trades", func() bool { return len(e.col.trades) == 14 })
+	e.shutdown(t)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.feed.Stats(); s.Rotations != 1 || s.Duplicates != 6 {
+		t.Fatalf("live stats %+v", s)
+	}
+
+	r, err := record.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := col.tradeIDs(), e.col.tradeIDs(); !slices.Equal(got, want) {
+		t.Fatalf("replayed trade ids %v, live %v", got, want)
+	}
+	if s := f.Stats(); s.Duplicates != 6 || s.Gaps != 0 {
+		t.Fatalf("replay stats %+v", s)
+	}
+	_ = market.StatusGap
+}
