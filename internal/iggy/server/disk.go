@@ -135,6 +135,10 @@ func (l diskLog) Append(frames []byte, count uint32) error {
 	return err
 }
 
+func (l diskLog) Read(dst []byte, offset uint64, count uint32, maxBytes int) ([]byte, uint32, error) {
+	return l.Partition.ReadMax(dst, offset, count, maxBytes)
+}
+
 func (l diskLog) DeleteSegments(n uint32) error {
 	_, err := l.Partition.DeleteSegments(n)
 	return err

@@ -103,12 +103,8 @@ func (s *Server) resolveConsumer(c *session, t *topic, cons wire.Consumer, p wir
 	return t.partitions[q], key, nil
 }
 
-// Poll reads stop after pollChunk messages at a time once maxPollBytes are
-// in the response; clients poll again for the rest.
-const (
-	pollChunk    = 4096
-	maxPollBytes = 64 << 20
-)
+// pollChunk is how many messages a poll reads at a time.
+const pollChunk = 4096
 
 // pollMessages answers a poll by copying stored frames straight into the
 // response buffer behind a reserved header, which is filled in last.
@@ -164,16 +160,21 @@ func (s *Server) pollMessages(c *session, acc *rights, r *wire.PollMessages, out
 	if start >= next {
 		return out, nil
 	}
-	// Read in chunks so a huge count cannot make one response (and the
-	// memory behind it) unbounded: stop once maxPollBytes are collected.
+	// A response holds at most MaxPollBytes of messages (at least one
+	// message), so a huge count or huge messages cannot make it, and the
+	// memory behind it, unbounded; clients poll again for the rest.
 	var n uint32
 	var last uint64
 	from := start
-	for n < r.Count && len(out)-head < maxPollBytes {
+	for n < r.Count {
+		used := len(out) - head - wire.PollHeaderSize
+		if used >= s.cfg.MaxPollBytes {
+			break
+		}
 		before := len(out)
 		var got uint32
 		var err error
-		out, got, err = l.Read(out, from, min(r.Count-n, pollChunk))
+		out, got, err = l.Read(out, from, min(r.Count-n, pollChunk), s.cfg.MaxPollBytes-used)
 		if err != nil {
 			return out, s.storageError("reading messages", err)
 		}

@@ -21,8 +21,10 @@ type PartitionLog interface {
 	// and the XXH3 checksum. It must not keep frames.
 	Append(frames []byte, count uint32) error
 	// Read appends up to count frames starting at offset to dst. An offset
-	// below FirstOffset starts at FirstOffset.
-	Read(dst []byte, offset uint64, count uint32) ([]byte, uint32, error)
+	// below FirstOffset starts at FirstOffset. It stops before the frames
+	// appended would exceed maxBytes, but returns at least one frame when
+	// one is available.
+	Read(dst []byte, offset uint64, count uint32, maxBytes int) ([]byte, uint32, error)
 	// OffsetAtTimestamp returns the first offset stamped at or after ts (µs).
 	OffsetAtTimestamp(ts uint64) (uint64, bool, error)
 	FirstOffset() uint64
@@ -185,7 +187,7 @@ func stampBatch(frames []byte, count uint32, first, ts uint64, at func(int)) int
 	return off
 }
 
-func (l *memLog) Read(dst []byte, offset uint64, count uint32) ([]byte, uint32, error) {
+func (l *memLog) Read(dst []byte, offset uint64, count uint32, maxBytes int) ([]byte, uint32, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if len(l.segs) == 0 {
@@ -207,13 +209,31 @@ func (l *memLog) Read(dst []byte, offset uint64, count uint32) ([]byte, uint32, 
 			take = int(count - n)
 		}
 		start := seg.pos[rel]
-		end := uint32(len(seg.data))
-		if rel+take < len(seg.pos) {
-			end = seg.pos[rel+take]
+		end := func(k int) int {
+			if rel+k < len(seg.pos) {
+				return int(seg.pos[rel+k])
+			}
+			return len(seg.data)
 		}
-		dst = append(dst, seg.data[start:end]...)
+		full := false
+		if end(take)-int(start) > maxBytes {
+			// The most frames within maxBytes; at least one overall.
+			k := sort.Search(take+1, func(k int) bool { return end(k)-int(start) > maxBytes }) - 1
+			if k == 0 && n == 0 {
+				k = 1
+			}
+			take, full = k, true
+		}
+		if take == 0 {
+			break
+		}
+		dst = append(dst, seg.data[start:end(take)]...)
+		maxBytes -= end(take) - int(start)
 		n += uint32(take)
 		offset += uint64(take)
+		if full {
+			break
+		}
 	}
 	return dst, n, nil
 }

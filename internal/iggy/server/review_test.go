@@ -24,3 +24,45 @@ func TestDeletedUserSessionDoesNotInheritReusedID(t *testing.T) {
 	}
 	alice.expect(wire.ErrUnauthenticated, wire.CmdGetUsers, nil)
 }
+
+// A poll's response is bounded in bytes, however many messages are asked
+// for: before, only the gaps between 4096-message chunks were checked, so
+// large messages made one read (and the response, whose length is a u32)
+// unbounded. At least one message is always returned.
+func TestPollResponseBoundedInBytes(t *testing.T) {
+	forEachStorage(t, Config{MaxPollBytes: 10_000}, func(t *testing.T, cfg Config) {
+		srv, c, s, tp := serveTopic(t, cfg, 1)
+		_ = srv
+		big := make([]byte, 3000)
+		for i := 0; i < 20; i++ {
+			big[0] = byte(i)
+			c.send(s, tp, partitionID(0), big)
+		}
+		var got []uint64
+		for from := uint64(0); from < 20; {
+			body := c.ok(wire.CmdPollMessages, pollPayload(consumerOf(1), s, tp, somePartition(0), pollOffset, from, 1000, false))
+			if len(body) > wire.PollHeaderSize+10_000+3100 {
+				t.Fatalf("poll from %d answered with %d bytes, cap 10000 (+ one message)", from, len(body))
+			}
+			p := parsePolled(t, body)
+			if len(p.offsets) == 0 {
+				t.Fatalf("poll from %d returned nothing", from)
+			}
+			got = append(got, p.offsets...)
+			from = p.offsets[len(p.offsets)-1] + 1
+		}
+		for i, o := range got {
+			if o != uint64(i) {
+				t.Fatalf("offsets %v", got)
+			}
+		}
+		// One message larger than the cap still comes back, alone.
+		huge := make([]byte, 12_000)
+		c.send(s, tp, partitionID(0), huge)
+		c.send(s, tp, partitionID(0), huge)
+		p := c.poll(consumerOf(1), s, tp, somePartition(0), pollOffset, 20, 10, false)
+		if len(p.offsets) != 1 || p.offsets[0] != 20 {
+			t.Fatalf("oversized message poll: offsets %v", p.offsets)
+		}
+	})
+}

@@ -78,6 +78,7 @@ const (
 	DefaultSegmentSize       = 1 << 30
 	DefaultRetentionInterval = 10 * time.Second
 	DefaultMaxBatchBytes     = 128 << 20
+	DefaultMaxPollBytes      = 64 << 20
 	defaultMaxPATsPerUser    = 100
 )
 
@@ -109,6 +110,10 @@ type Config struct {
 	// MaxBatchBytes caps one SendMessages frame; larger ones are refused
 	// with InvalidSizeBytes and drained. DefaultMaxBatchBytes when zero.
 	MaxBatchBytes int
+	// MaxPollBytes caps the messages of one poll response (a single larger
+	// message is still returned, alone); clients poll again for the rest.
+	// DefaultMaxPollBytes when zero.
+	MaxPollBytes int
 
 	TLS    *tls.Config  // serve TLS when set
 	Logger *slog.Logger // discard when nil
@@ -193,6 +198,9 @@ func newServer(cfg Config, pw passwords) (*Server, error) {
 	}
 	if cfg.MaxBatchBytes <= 0 {
 		cfg.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if cfg.MaxPollBytes <= 0 {
+		cfg.MaxPollBytes = DefaultMaxPollBytes
 	}
 	// The root credentials must be ones a client can log in with.
 	login := wire.LoginUser{Username: cfg.RootUsername, Password: cfg.RootPassword}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -338,12 +339,20 @@ func (p *Partition) roll() error {
 // allocation-free. Frames are checked for consistent lengths and offsets (not
 // checksums); an index that disagrees with its log gives a *CorruptionError.
 func (p *Partition) Read(dst []byte, offset uint64, count uint32) ([]byte, uint32, error) {
+	return p.ReadMax(dst, offset, count, 0)
+}
+
+// ReadMax is Read that also stops before the frames appended to dst would
+// exceed maxBytes (0 or less: no limit), so large messages cannot make one
+// read unbounded. It returns at least one frame when one is available,
+// however large, so a reader always makes progress.
+func (p *Partition) ReadMax(dst []byte, offset uint64, count uint32, maxBytes int) ([]byte, uint32, error) {
 	p.structMu.RLock()
 	defer p.structMu.RUnlock()
 	if p.closed {
 		return dst, 0, ErrClosed
 	}
-	return p.readLocked(dst, offset, count)
+	return p.readLocked(dst, offset, count, maxBytes)
 }
 
 // ReadFirst reads up to count frames from the oldest stored message.
@@ -366,7 +375,7 @@ func (p *Partition) ReadLast(dst []byte, count uint32) ([]byte, uint32, error) {
 	if end > uint64(count) {
 		from = end - uint64(count)
 	}
-	return p.readLocked(dst, from, count)
+	return p.readLocked(dst, from, count, 0)
 }
 
 // ReadTimestamp reads up to count frames from the first message whose append
@@ -385,7 +394,7 @@ func (p *Partition) ReadTimestamp(dst []byte, ts uint64, count uint32) ([]byte, 
 	if err != nil || !ok {
 		return dst, 0, err
 	}
-	return p.readLocked(dst, off, count)
+	return p.readLocked(dst, off, count, 0)
 }
 
 // OffsetAtTimestamp returns the offset of the first message whose append
@@ -420,8 +429,12 @@ func (p *Partition) offsetAtTimestampLocked(scratch []byte, ts uint64) (uint64, 
 	return 0, false, nil
 }
 
-// readLocked implements Read; structMu is held shared.
-func (p *Partition) readLocked(dst []byte, offset uint64, count uint32) ([]byte, uint32, error) {
+// readLocked implements ReadMax; structMu is held shared.
+func (p *Partition) readLocked(dst []byte, offset uint64, count uint32, maxBytes int) ([]byte, uint32, error) {
+	budget := uint64(math.MaxUint64)
+	if maxBytes > 0 {
+		budget = uint64(maxBytes)
+	}
 	if count == 0 {
 		return dst, 0, nil
 	}
@@ -470,6 +483,40 @@ func (p *Partition) readLocked(dst []byte, offset uint64, count uint32) ([]byte,
 			return dst, n, &CorruptionError{Path: s.idxPath, Position: int64(rel * indexEntrySize), Offset: offset,
 				Reason: fmt.Sprintf("index positions %d..%d are not increasing", from, to)}
 		}
+		if to-from > budget {
+			// Too many bytes: the most frames that fit (binary search over
+			// the index), at least one when nothing was read yet.
+			lo, hi := uint64(0), take-1 // frames known to fit, and at most
+			if n == 0 {
+				lo = 1
+			}
+			for lo < hi {
+				m := lo + (hi-lo+1)/2
+				pos, err := s.position(scratch, rel+m, c, size)
+				if err != nil {
+					return dst, n, err
+				}
+				if pos-from <= budget {
+					lo = m
+				} else {
+					hi = m - 1
+				}
+			}
+			if lo == 0 {
+				break
+			}
+			take = lo
+			if to, err = s.position(scratch, rel+take, c, size); err != nil {
+				return dst, n, err
+			}
+			if to <= from {
+				return dst, n, &CorruptionError{Path: s.idxPath, Position: int64(rel * indexEntrySize), Offset: offset,
+					Reason: fmt.Sprintf("index positions %d..%d are not increasing", from, to)}
+			}
+			budget = 0 // full: stop after these
+		} else {
+			budget -= to - from
+		}
 		l := len(dst)
 		dst = slices.Grow(dst, int(to-from))[:l+int(to-from)]
 		if _, err := s.log.ReadAt(dst[l:], int64(from)); err != nil {
@@ -482,6 +529,9 @@ func (p *Partition) readLocked(dst []byte, offset uint64, count uint32) ([]byte,
 		dst = dst[:l+got]
 		n += uint32(take)
 		offset += take
+		if budget == 0 {
+			break
+		}
 	}
 	return dst, n, nil
 }

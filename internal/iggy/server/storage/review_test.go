@@ -74,3 +74,44 @@ func TestRecoveryClampsOffsetsPastTheEnd(t *testing.T) {
 		})
 	}
 }
+
+// ReadMax stops at the byte budget, across segments, and always returns at
+// least one frame.
+func TestReadMaxBoundsBytes(t *testing.T) {
+	p := mustOpen(t, t.TempDir(), Config{SegmentSize: 1024})
+	defer p.Close()
+	const size = HeaderSize + 100
+	for i := 0; i < 30; i++ {
+		mustAppend(t, p, makeBatch(1, 100, byte(i)), 1)
+	}
+	if p.Segments() < 3 {
+		t.Fatalf("%d segments, want several", p.Segments())
+	}
+	for _, tc := range []struct {
+		from     uint64
+		count    uint32
+		max, n   int
+		wantNext uint64
+	}{
+		{0, 30, 5 * size, 5, 5},
+		{3, 30, 5*size + size - 1, 5, 8},
+		{0, 30, 1, 1, 1},            // one frame even when it is larger
+		{0, 30, 0, 30, 30},          // no limit
+		{25, 30, 100 * size, 5, 30}, // fewer stored than the budget allows
+		{0, 2, 100 * size, 2, 2},
+		{7, 30, 12 * size, 12, 19}, // crosses segment boundaries
+	} {
+		b, n, err := p.ReadMax(nil, tc.from, tc.count, tc.max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(n) != tc.n || len(b) != tc.n*size {
+			t.Errorf("ReadMax(%d, %d, %d): %d frames, %d bytes; want %d frames", tc.from, tc.count, tc.max, n, len(b), tc.n)
+			continue
+		}
+		fs := splitFrames(t, b)
+		if got := FrameOffset(fs[len(fs)-1]) + 1; got != tc.wantNext {
+			t.Errorf("ReadMax(%d, %d, %d) ends before %d, want %d", tc.from, tc.count, tc.max, got, tc.wantNext)
+		}
+	}
+}
