@@ -385,6 +385,11 @@ func (s *Server) createTopic(acc *rights, r *wire.CreateTopic, out []byte) ([]by
 func (s *Server) addPartitions(t *topic, n uint32, now uint64) error {
 	for i := uint32(0); i < n; i++ {
 		id := uint32(len(t.partitions))
+		// A new partition starts empty: clear what a deleted one with the
+		// same ids may have left behind (a removal that failed).
+		if err := s.storage.RemovePartition(t.streamID, t.id, id); err != nil {
+			return fmt.Errorf("clearing leftover data of partition %d/%d/%d: %w", t.streamID, t.id, id, err)
+		}
 		l, err := s.storage.OpenPartition(t.streamID, t.id, id)
 		if err != nil {
 			return fmt.Errorf("opening partition %d/%d/%d: %w", t.streamID, t.id, id, err)

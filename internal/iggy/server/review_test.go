@@ -1,6 +1,8 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/ims-dev/ims/internal/iggy/wire"
@@ -65,4 +67,31 @@ func TestPollResponseBoundedInBytes(t *testing.T) {
 			t.Fatalf("oversized message poll: offsets %v", p.offsets)
 		}
 	})
+}
+
+// A new partition starts empty even when a deleted one's directory is still
+// there under its path (its removal failed, or a crash interrupted it):
+// otherwise a reused stream id resurrected the deleted stream's messages.
+func TestNewPartitionIgnoresLeftoverData(t *testing.T) {
+	dir := t.TempDir()
+	_, c, s, tp := serveTopic(t, Config{DataDir: dir}, 1)
+	c.send(s, tp, partitionID(0), []byte("old secret"))
+	part := filepath.Join(dir, "streams", "0", "topics", "0", "partitions", "0")
+	saved := filepath.Join(t.TempDir(), "p")
+	if err := os.CopyFS(saved, os.DirFS(part)); err != nil {
+		t.Fatal(err)
+	}
+	c.ok(wire.CmdDeleteStream, idNum(s))
+	// The deleted stream's partition is back, as a failed removal leaves it.
+	if err := os.CopyFS(part, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	s2 := c.createStream("s2")
+	tp2 := c.createTopic(s2, "t", 1)
+	if s2 != s || tp2 != tp {
+		t.Fatalf("ids %d/%d, want the reused %d/%d (test premise)", s2, tp2, s, tp)
+	}
+	if p := c.poll(consumerOf(1), s2, tp2, somePartition(0), pollFirst, 0, 10, false); len(p.offsets) != 0 {
+		t.Fatalf("new topic holds the deleted stream's messages: %q", p.payloads)
+	}
 }
