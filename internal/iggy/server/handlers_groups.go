@@ -83,6 +83,16 @@ func (s *Server) createConsumerGroup(acc *rights, r *wire.CreateConsumerGroup, o
 		return out, wire.ErrConsumerGroupNameAlreadyExists
 	}
 	g := &group{id: lowestFreeID(t.groups), name: r.Name, members: map[uint32]*member{}}
+	// A new group starts without offsets: drop any a deleted group with
+	// this id left behind (a crash or failure between deleting it from the
+	// metadata and deleting its offsets).
+	for _, p := range t.partitions {
+		if _, ok := p.log.Offset(wire.ConsumerGroup, g.id); ok {
+			if err := p.log.DeleteOffset(wire.ConsumerGroup, g.id); err != nil {
+				return out, s.storageError("clearing a deleted group's offset", err)
+			}
+		}
+	}
 	t.groups[g.id] = g
 	t.groupNames[g.name] = g.id
 	if err := s.saveMetadataLocked(); err != nil {

@@ -95,3 +95,40 @@ func TestNewPartitionIgnoresLeftoverData(t *testing.T) {
 		t.Fatalf("new topic holds the deleted stream's messages: %q", p.payloads)
 	}
 }
+
+// A consumer group created with the id of a deleted one starts without
+// stored offsets, even when the deleted group's offsets survived (a crash
+// between saving the metadata and deleting them): otherwise its members
+// skipped every message up to the old offset.
+func TestNewGroupIgnoresLeftoverOffsets(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir, Fsync: FsyncAlways}
+	srv, c, s, tp := serveTopic(t, cfg, 1)
+	for i := 0; i < 5; i++ {
+		c.send(s, tp, partitionID(0), []byte{byte(i)})
+	}
+	c.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	c.ok(wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
+	c.ok(wire.CmdStoreConsumerOffset, cat(groupOf(0), idNum(s), idNum(tp), somePartition(0), u64b(4)))
+	offsets := filepath.Join(dir, "streams", "0", "topics", "0", "partitions", "0", "offsets", "group-0")
+	saved, err := os.ReadFile(offsets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ok(wire.CmdDeleteConsumerGroup, groupIDs(s, tp, 0))
+	stopServer(t, srv)
+	// The state a crash after the metadata save leaves.
+	if err := os.WriteFile(offsets, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv = startServer(t, cfg)
+	c = rootClient(t, srv.Addr())
+	c.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g2")))
+	c.ok(wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
+	if b := c.ok(wire.CmdGetConsumerOffset, cat(groupOf(0), idNum(s), idNum(tp), somePartition(0))); len(b) != 0 {
+		t.Fatalf("new group inherited an offset: %x", b)
+	}
+	if p := c.poll(groupOf(0), s, tp, noPartition(), pollNext, 0, 10, false); len(p.offsets) != 5 {
+		t.Fatalf("new group polls offsets %v, want all 5", p.offsets)
+	}
+}
