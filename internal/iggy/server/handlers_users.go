@@ -190,12 +190,22 @@ func (s *Server) deleteUser(acc *rights, r *wire.DeleteUser) *wire.Error {
 		delete(s.tokens, t.hash)
 	}
 	// Sign out the deleted user's sessions now: its id is reused by the next
-	// user created, whose rights they must not inherit.
+	// user created, whose rights they must not inherit. They leave their
+	// consumer groups too (as Iggy drops the user's clients), or the
+	// partitions assigned to them would go unread.
 	s.sessMu.Lock()
+	var out []*session
 	for _, sess := range s.sessions {
-		sess.userID.CompareAndSwap(u.id, wire.AnonymousUserID)
+		if sess.userID.CompareAndSwap(u.id, wire.AnonymousUserID) {
+			out = append(out, sess)
+		}
 	}
 	s.sessMu.Unlock()
+	for _, sess := range out {
+		for k := range sess.groups {
+			s.leaveGroupLocked(sess, k)
+		}
+	}
 	return nil
 }
 

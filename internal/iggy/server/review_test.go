@@ -132,3 +132,29 @@ func TestNewGroupIgnoresLeftoverOffsets(t *testing.T) {
 		t.Fatalf("new group polls offsets %v, want all 5", p.offsets)
 	}
 }
+
+// Deleting a user takes its sessions out of their consumer groups: signed
+// out, they can no longer poll, so the partitions they held would starve.
+func TestDeletedUserLeavesGroups(t *testing.T) {
+	srv, root, s, tp := serveTopic(t, Config{}, 2)
+	all := wire.Permissions{Global: wire.GlobalPermissions{PollMessages: true, ReadTopics: true}}
+	root.ok(wire.CmdCreateUser, createUserPayload("alice", "secret1", 1, &all))
+	root.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	alice := newClient(t, srv)
+	alice.login("alice", "secret1")
+	alice.ok(wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
+	root.ok(wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
+	if m := groupMembers(t, root.ok(wire.CmdGetConsumerGroup, groupIDs(s, tp, 0))); len(m) != 2 {
+		t.Fatalf("members %v", m)
+	}
+	root.ok(wire.CmdDeleteUser, idStr("alice"))
+	m := groupMembers(t, root.ok(wire.CmdGetConsumerGroup, groupIDs(s, tp, 0)))
+	if len(m) != 1 {
+		t.Fatalf("after deleting alice, members %v", m)
+	}
+	for _, ps := range m {
+		if len(ps) != 2 {
+			t.Fatalf("remaining member holds partitions %v, want both", ps)
+		}
+	}
+}
