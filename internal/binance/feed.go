@@ -311,7 +311,9 @@ func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 	}
 	for sh, ns := range added {
 		if sh.cancel == nil {
-			if f.running {
+			// Only Run connects (runCtx is its context); during a Replay
+			// the stream waits for a later Run.
+			if f.runCtx != nil {
 				f.startShard(sh)
 			}
 			continue

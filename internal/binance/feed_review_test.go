@@ -1,7 +1,10 @@
 package binance_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"github.com/ims-dev/ims/internal/source"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -72,4 +75,59 @@ func TestReplayRotationAfterLiveSubscribe(t *testing.T) {
 		t.Fatalf("replay stats %+v", s)
 	}
 	_ = market.StatusGap
+}
+
+// Subscribe while a replay runs registers the stream for a later Run; it
+// must not try to connect (the feed has no Run context then) nor panic.
+func TestSubscribeDuringReplay(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = "wss://stream.binance.com:9443/stream?streams=btcusdt@trade"
+	for i, r := range []record.Record{
+		{Kind: record.KindOpen, Conn: 1, Data: []byte(u)},
+		{Kind: record.KindText, Conn: 1, Data: []byte(`{"stream":"btcusdt@trade","data":` + fdSpotTrade + `}`)},
+		{Kind: record.KindClose, Conn: 1, Data: []byte("end")},
+	} {
+		r.Time = int64(i+1) * 1e6
+		if err := w.Write(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *binance.Feed
+	var subErr error
+	subscribed := false
+	f, err = binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind != source.KindTrade || subscribed {
+			return
+		}
+		subscribed = true
+		defer func() {
+			if p := recover(); p != nil {
+				subErr = fmt.Errorf("panic: %v", p)
+			}
+		}()
+		subErr = f.Subscribe(context.Background(), fdStream(t, "ethusdt@trade"))
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !subscribed || subErr != nil {
+		t.Fatalf("Subscribe during Replay: called %v, err %v", subscribed, subErr)
+	}
+	if got := f.Streams(); len(got) != 1 || got[0].String() != "ethusdt@trade" {
+		t.Fatalf("streams %v", got)
+	}
 }
