@@ -70,6 +70,7 @@ type ConnectLimiter struct {
 	window   time.Duration
 	attempts []time.Time // ring of the last max attempts
 	next     int
+	until    time.Time // no attempt before (a 429/418 holds the whole IP)
 	now      func() time.Time
 }
 
@@ -86,19 +87,32 @@ func (c *ConnectLimiter) reserve() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
+	at := now
+	if c.until.After(at) {
+		at = c.until
+	}
 	if len(c.attempts) < c.max {
-		c.attempts = append(c.attempts, now)
-		return 0
+		c.attempts = append(c.attempts, at)
+		return at.Sub(now)
 	}
 	// The oldest of the last max attempts must leave the window first.
-	oldest := c.attempts[c.next]
-	at := oldest.Add(c.window)
-	if at.Before(now) {
-		at = now
+	if t := c.attempts[c.next].Add(c.window); t.After(at) {
+		at = t
 	}
 	c.attempts[c.next] = at
 	c.next = (c.next + 1) % c.max
 	return at.Sub(now)
+}
+
+// hold makes every attempt wait d from now: a 429 or 418 answers for the
+// IP, and each attempt during it (from any shard or feed sharing the
+// limiter) is another violation that can lengthen a ban.
+func (c *ConnectLimiter) hold(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.now().Add(d); t.After(c.until) {
+		c.until = t
+	}
 }
 
 // Wait blocks until another connection attempt is allowed.

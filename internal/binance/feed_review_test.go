@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"github.com/ims-dev/ims/internal/source"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ims-dev/ims/internal/binance"
 	"github.com/ims-dev/ims/internal/binance/binancetest"
@@ -129,5 +131,35 @@ func TestSubscribeDuringReplay(t *testing.T) {
 	}
 	if got := f.Streams(); len(got) != 1 || got[0].String() != "ethusdt@trade" {
 		t.Fatalf("streams %v", got)
+	}
+}
+
+// A 418 (or 429) answers for the IP, not for one connection: after one
+// shard is refused with Retry-After, the feed's other shards make no
+// attempt until it has passed (each would be another violation).
+func TestFeedBanHoldsEveryShard(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{MaxStreams: 1})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, StreamsPerConn: 1},
+		"btcusdt@trade", "ethusdt@trade")
+	e.run(t)
+	e.waitWS(t, "two connections", func() bool { return len(ws.Conns()) == 2 })
+	const ban = time.Second
+	ws.RejectHandshakes(binancetest.Handshake{Status: http.StatusTeapot, RetryAfter: ban})
+	conns := ws.Conns()
+	conns[0].Drop("network")
+	e.waitWS(t, "the refused attempt", func() bool { return ws.Attempts() == 3 })
+	refusedAt := ws.AttemptTimes()[2]
+	conns[1].Drop("network")
+	e.waitWS(t, "both reconnected", func() bool { return len(ws.Conns()) == 2 && ws.Connects() == 4 })
+	at := ws.AttemptTimes()
+	if len(at) != 5 {
+		t.Fatalf("%d attempts, want 5 (2 connects, the refused one, 2 reconnects)", len(at))
+	}
+	for i, a := range at[3:] {
+		// The fake rounds Retry-After up to whole seconds; allow for the
+		// clocks of client and server differing by scheduling only.
+		if d := a.Sub(refusedAt); d < ban-50*time.Millisecond {
+			t.Errorf("attempt %d came %v after the 418 (Retry-After %v)", 4+i, d, ban)
+		}
 	}
 }

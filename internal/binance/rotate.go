@@ -264,7 +264,8 @@ func (sh *shard) closeAll(reason string) {
 
 // retryDelay is the wait before connect attempt attempt+1 after err: the
 // jittered backoff, but never less than a 429/418's Retry-After (or the
-// configured defaults when the server sent none).
+// configured defaults when the server sent none), which also holds every
+// other attempt through the connect limiter.
 func (f *Feed) retryDelay(attempt int, err error) time.Duration {
 	d := f.cfg.Backoff.Delay(attempt)
 	var he *HandshakeError
@@ -281,6 +282,9 @@ func (f *Feed) retryDelay(attempt int, err error) time.Duration {
 		if floor == 0 {
 			floor = f.cfg.RateLimitWait
 		}
+	}
+	if floor > 0 {
+		f.limiter.hold(floor)
 	}
 	return max(d, floor)
 }
