@@ -32,6 +32,7 @@ type shard struct {
 
 	dmu       sync.Mutex
 	states    map[StreamName]*streamState
+	all       map[StreamName]bool // subscribed all-market streams (their states are per symbol)
 	primary   *conn
 	secondary *conn
 	graceTill time.Time // primary dups are duplicates until then
@@ -63,7 +64,7 @@ type streamState struct {
 }
 
 func newShard(f *Feed, id int, r Route) *shard {
-	sh := &shard{feed: f, id: id, route: r, states: make(map[StreamName]*streamState)}
+	sh := &shard{feed: f, id: id, route: r, states: make(map[StreamName]*streamState), all: make(map[StreamName]bool)}
 	sh.statusEv = source.Event{Kind: source.KindStatus, Status: &sh.statusBuf}
 	return sh
 }
@@ -75,7 +76,9 @@ func (sh *shard) add(n StreamName) {
 	st := &streamState{key: n, ch: n.Channel, symbol: n.Symbol}
 	st.stale.floor = sh.feed.cfg.StaleFloor(n)
 	st.stale.since = sh.feed.now().UnixNano()
-	if !n.All {
+	if n.All {
+		sh.all[n] = true
+	} else {
 		sh.states[n] = st
 	}
 	sh.dmu.Unlock()
@@ -85,6 +88,7 @@ func (sh *shard) add(n StreamName) {
 func (sh *shard) remove(n StreamName) {
 	sh.streams = slices.DeleteFunc(sh.streams, func(x StreamName) bool { return x == n })
 	sh.dmu.Lock()
+	delete(sh.all, n)
 	for k := range sh.states {
 		if k == n || (n.All && k.All && k.Channel == n.Channel && k.Speed == n.Speed && k.Levels == n.Levels) {
 			delete(sh.states, k)
@@ -192,7 +196,7 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 	}
 	st := sh.states[key]
 	if st == nil {
-		if !key.All && !sh.replay {
+		if !sh.replay && (!key.All || !sh.all[fr.Stream]) {
 			return // unsubscribed; frames still in flight
 		}
 		st = &streamState{key: key, ch: key.Channel, symbol: hdr.Symbol}
