@@ -163,3 +163,25 @@ func TestFeedBanHoldsEveryShard(t *testing.T) {
 		}
 	}
 }
+
+// An all-market stream that delivers nothing at all (a silent route, a
+// stream Binance stopped) is flagged stale like any other stream, and
+// recovers when it delivers again.
+func TestFeedSilentAllMarketStreamGoesStale(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot,
+		StaleFloor: func(binance.StreamName) time.Duration { return 100 * time.Millisecond },
+		StaleCheck: 10 * time.Millisecond}, "!miniTicker@arr")
+	e.run(t)
+	e.waitConnected(t)
+	isAll := func(s market.Status, kind market.StatusKind) bool {
+		return s.Kind == kind && s.Channel == market.ChannelMiniTicker && s.Symbol.IsZero()
+	}
+	e.col.wait(t, "the silent stream flagged stale", func() bool {
+		return slices.ContainsFunc(e.col.statuses, func(s market.Status) bool { return isAll(s, market.StatusStale) })
+	})
+	ws.Push("!miniTicker@arr", []byte(`[{"e":"24hrMiniTicker","E":100,"s":"BTCUSDT","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"}]`))
+	e.col.wait(t, "recovered", func() bool {
+		return slices.ContainsFunc(e.col.statuses, func(s market.Status) bool { return isAll(s, market.StatusRecovered) })
+	})
+}

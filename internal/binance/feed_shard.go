@@ -32,7 +32,9 @@ type shard struct {
 
 	dmu       sync.Mutex
 	states    map[StreamName]*streamState
-	all       map[StreamName]bool // subscribed all-market streams (their states are per symbol)
+	// all holds the subscribed all-market streams (their sequencing
+	// state is per symbol) and whether the stream as a whole delivers.
+	all map[StreamName]*staleState
 	primary   *conn
 	secondary *conn
 	graceTill time.Time // primary dups are duplicates until then
@@ -64,7 +66,7 @@ type streamState struct {
 }
 
 func newShard(f *Feed, id int, r Route) *shard {
-	sh := &shard{feed: f, id: id, route: r, states: make(map[StreamName]*streamState), all: make(map[StreamName]bool)}
+	sh := &shard{feed: f, id: id, route: r, states: make(map[StreamName]*streamState), all: make(map[StreamName]*staleState)}
 	sh.statusEv = source.Event{Kind: source.KindStatus, Status: &sh.statusBuf}
 	return sh
 }
@@ -77,7 +79,7 @@ func (sh *shard) add(n StreamName) {
 	st.stale.floor = sh.feed.cfg.StaleFloor(n)
 	st.stale.since = sh.feed.now().UnixNano()
 	if n.All {
-		sh.all[n] = true
+		sh.all[n] = &st.stale
 	} else {
 		sh.states[n] = st
 	}
@@ -196,7 +198,7 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 	}
 	st := sh.states[key]
 	if st == nil {
-		if !sh.replay && (!key.All || !sh.all[fr.Stream]) {
+		if !sh.replay && (!key.All || sh.all[fr.Stream] == nil) {
 			return // unsubscribed; frames still in flight
 		}
 		st = &streamState{key: key, ch: key.Channel, symbol: hdr.Symbol}
@@ -208,6 +210,12 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 		st.symbol = hdr.Symbol
 	}
 	c.markData()
+	if key.All {
+		if as := sh.all[fr.Stream]; as != nil && as.arrive(recv) {
+			f.stats.recovered.Add(1)
+			sh.status(market.Symbol{}, st.ch, market.StatusRecovered, 0, 0, fr.Stream.String()+" delivers again")
+		}
+	}
 	if st.stale.arrive(recv) {
 		f.stats.recovered.Add(1)
 		sh.status(st.symbol, st.ch, market.StatusRecovered, 0, 0, "stream delivers again")
@@ -302,6 +310,13 @@ func (sh *shard) checkStale(now int64) {
 	defer sh.dmu.Unlock()
 	if sh.stopped {
 		return
+	}
+	for n, s := range sh.all {
+		if s.check(now) {
+			sh.feed.stats.stale.Add(1)
+			sh.status(market.Symbol{}, n.Channel, market.StatusStale, 0, 0,
+				fmt.Sprintf("%s: nothing for %v", n.String(), time.Duration(now-max(s.lastAt, s.since)).Round(time.Millisecond)))
+		}
 	}
 	for _, st := range sh.states {
 		if st.stale.check(now) {
