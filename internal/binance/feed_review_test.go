@@ -185,3 +185,40 @@ func TestFeedSilentAllMarketStreamGoesStale(t *testing.T) {
 		return slices.ContainsFunc(e.col.statuses, func(s market.Status) bool { return isAll(s, market.StatusRecovered) })
 	})
 }
+
+// A rotation while a trade gap is being filled: the new connection proves
+// it overlaps on the stream being filled (its events are held like the
+// primary's), so the hand-over does not wait for MaxOverlap, and once the
+// fill completes every trade is there once, in order.
+func TestFeedRotationDuringGapFill(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	bf := &fakeBackfill{maxID: 1 << 62, block: make(chan struct{})}
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf,
+		RotationOverlap: 10 * time.Millisecond, MaxOverlap: time.Hour}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	first := src.NextID()
+	ws.Emit("btcusdt@trade", 3)
+	src.Skip(5)
+	ws.Emit("btcusdt@trade", 2) // a gap: the fill blocks, these are held
+	e.col.wait(t, "the gap", func() bool { return e.col.countStatus(market.StatusGap) == 1 })
+	ws.Shutdown()
+	e.waitWS(t, "rotation connection", func() bool { return ws.Connects() == 2 && ws.Subscribers("btcusdt@trade") == 2 })
+	ws.Emit("btcusdt@trade", 3) // both connections carry these
+	e.waitWS(t, "old connection closed", func() bool { return len(ws.Conns()) == 1 })
+	ws.Emit("btcusdt@trade", 2)
+	close(bf.block)
+	const total = 3 + 5 + 2 + 3 + 2
+	e.col.wait(t, "every trade", func() bool { return len(e.col.trades) == total })
+	ids := e.col.tradeIDs()
+	for i := range ids {
+		if ids[i] != first+int64(i) {
+			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
+		}
+	}
+	if s := e.feed.Stats(); s.Rotations != 1 || s.GapsFilled != 1 || s.Reconnects != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}

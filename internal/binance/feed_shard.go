@@ -227,6 +227,12 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 		// A gap is being filled from REST: hold newer events in order; the
 		// fill re-checks them afterwards.
 		if v.last <= st.last {
+			if !primary {
+				// A copy of what the primary delivered: the rotation's
+				// connection overlaps it.
+				st.syncedConn = c.id
+				c.markSynced()
+			}
 			f.stats.duplicates.Add(1)
 			return
 		}
@@ -234,6 +240,8 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 			if r, _, _ := classify(v, true, st.last); r != seqNext {
 				return
 			}
+			st.syncedConn = c.id
+			c.markSynced()
 		}
 		st.last = v.last
 		sh.hold(st, ev)
