@@ -222,3 +222,81 @@ func TestFeedRotationDuringGapFill(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// The old connection dies in the middle of a rotation (after the new one
+// is open, before it proved overlap): the new one takes over at once, with
+// nothing lost, no reconnect, and a second serverShutdown right after
+// rotates again.
+func TestFeedOldConnectionDiesMidRotation(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot,
+		RotationOverlap: 10 * time.Millisecond, MaxOverlap: time.Hour}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	first := src.NextID()
+	ws.Emit("btcusdt@trade", 3)
+	e.col.wait(t, "3 trades", func() bool { return len(e.col.trades) == 3 })
+	ws.Shutdown()
+	e.waitWS(t, "rotation connection", func() bool { return ws.Connects() == 2 && ws.Subscribers("btcusdt@trade") == 2 })
+	ws.Conns()[0].Drop("network")
+	e.waitWS(t, "old connection gone", func() bool { return len(ws.Conns()) == 1 })
+	ws.Emit("btcusdt@trade", 3)
+	e.col.wait(t, "6 trades", func() bool { return len(e.col.trades) == 6 })
+	// Back to back: the new primary is told to go too (it answers once
+	// it took over).
+	ws.Shutdown()
+	e.waitWS(t, "third connection", func() bool { return ws.Connects() == 3 && ws.Subscribers("btcusdt@trade") == 2 })
+	ws.Emit("btcusdt@trade", 3)
+	e.waitWS(t, "second hand-over", func() bool { return len(ws.Conns()) == 1 })
+	ws.Emit("btcusdt@trade", 2)
+	e.col.wait(t, "11 trades", func() bool { return len(e.col.trades) == 11 })
+	ids := e.col.tradeIDs()
+	for i := range ids {
+		if ids[i] != first+int64(i) {
+			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
+		}
+	}
+	if s := e.feed.Stats(); s.Rotations != 2 || s.Reconnects != 0 || s.Gaps != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// After a reconnect the new connection carries exactly the feed's streams:
+// those subscribed live come back, unsubscribed ones do not, and a stream
+// subscribed while the shard was down (refused by a 429) is there too.
+func TestFeedReconnectCarriesLiveSubscriptions(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{MsgLimit: -1})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, MessagesPerSecond: 100},
+		"btcusdt@trade", "ethusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	ctx := context.Background()
+	if err := e.feed.Subscribe(ctx, fdStream(t, "bnbusdt@trade")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.feed.Unsubscribe(ctx, fdStream(t, "ethusdt@trade")); err != nil {
+		t.Fatal(err)
+	}
+	ws.RejectHandshakes(binancetest.Handshake{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	ws.Conns()[0].Drop("network")
+	e.waitWS(t, "the refused attempt", func() bool { return ws.Attempts() == 2 })
+	if err := e.feed.Subscribe(ctx, fdStream(t, "xrpusdt@trade")); err != nil {
+		t.Fatalf("subscribe while down: %v", err)
+	}
+	e.waitWS(t, "reconnected with every stream", func() bool {
+		c := ws.Conns()
+		return len(c) == 1 && ws.Connects() == 2 && len(c[0].Subscriptions()) == 3
+	})
+	got := ws.Conns()[0].Subscriptions()
+	slices.Sort(got)
+	if want := []string{"bnbusdt@trade", "btcusdt@trade", "xrpusdt@trade"}; !slices.Equal(got, want) {
+		t.Fatalf("reconnected with %v, want %v", got, want)
+	}
+	e.col.wait(t, "reconnected", func() bool { return e.col.countStatus(market.StatusReconnected) == 1 })
+	list, err := e.feed.ListSubscriptions(ctx)
+	if err != nil || !slices.Equal(list, got) {
+		t.Fatalf("LIST_SUBSCRIPTIONS %v %v", list, err)
+	}
+}
