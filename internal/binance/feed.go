@@ -279,9 +279,9 @@ func (f *Feed) startShard(sh *shard) {
 
 // Subscribe adds streams, live on running connections (SUBSCRIBE, waiting
 // for the acks) or in the URL of connections not yet open. Streams already
-// subscribed are ignored. A refused or unanswered request is returned; the
-// streams stay registered, and the next connection of their shard asks for
-// them again.
+// subscribed and carried are ignored. A refused or unanswered request is
+// returned; the streams stay registered, and the next connection of their
+// shard, or the next Subscribe of them, asks for them again.
 func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 	m := f.cfg.Market
 	for _, n := range names {
@@ -292,6 +292,7 @@ func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 	type work struct {
 		c       *conn
 		streams []string
+		names   []StreamName
 	}
 	var todo []work
 	f.mu.Lock()
@@ -301,12 +302,14 @@ func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 	}
 	added := make(map[*shard][]StreamName)
 	for _, n := range names {
-		if f.where[n] != nil {
-			continue
+		// A registered stream is looked at again: a refused request left
+		// it off its connection.
+		sh := f.where[n]
+		if sh == nil {
+			sh = f.shardFor(m.StreamRoute(n))
+			sh.add(n)
+			f.where[n] = sh
 		}
-		sh := f.shardFor(m.StreamRoute(n))
-		sh.add(n)
-		f.where[n] = sh
 		added[sh] = append(added[sh], n)
 	}
 	for sh, ns := range added {
@@ -319,26 +322,41 @@ func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 			continue
 		}
 		for _, c := range sh.liveConns() {
-			var list []string
+			var (
+				list []string
+				ns2  []StreamName
+			)
 			for _, n := range ns {
 				if !c.streams[n] {
 					c.streams[n] = true
 					list = append(list, n.String())
+					ns2 = append(ns2, n)
 				}
 			}
 			if len(list) > 0 {
-				todo = append(todo, work{c, list})
+				todo = append(todo, work{c, list, ns2})
 			}
 		}
 	}
 	f.mu.Unlock()
 	var errs []error
 	for _, w := range todo {
-		if err := w.c.sendChunked(ctx, "SUBSCRIBE", w.streams); err != nil {
+		if sent, err := w.c.sendChunked(ctx, "SUBSCRIBE", w.streams); err != nil {
+			f.notCarried(w.c, w.names[sent:])
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notCarried marks streams whose SUBSCRIBE failed as not on c, so a later
+// Subscribe asks for them again.
+func (f *Feed) notCarried(c *conn, names []StreamName) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range names {
+		delete(c.streams, n)
+	}
 }
 
 // Unsubscribe removes streams (UNSUBSCRIBE on live connections); a shard
@@ -388,7 +406,7 @@ func (f *Feed) Unsubscribe(ctx context.Context, names ...StreamName) error {
 	}
 	var errs []error
 	for _, w := range todo {
-		if err := w.c.sendChunked(ctx, "UNSUBSCRIBE", w.streams); err != nil {
+		if _, err := w.c.sendChunked(ctx, "UNSUBSCRIBE", w.streams); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -458,16 +476,18 @@ func parseStringArray(b []byte) ([]string, error) {
 // maxParamsPerRequest splits big SUBSCRIBE lists into several messages.
 const maxParamsPerRequest = 200
 
-// sendChunked sends method for streams in chunks and waits for every ack.
-func (c *conn) sendChunked(ctx context.Context, method string, streams []string) error {
-	for len(streams) > 0 {
-		n := min(len(streams), maxParamsPerRequest)
-		if _, err := c.request(ctx, method, streams[:n]); err != nil {
-			return fmt.Errorf("%s %d streams on connection %d: %w", method, n, c.id, err)
+// sendChunked sends method for streams in chunks and waits for every ack;
+// it returns how many streams were acknowledged.
+func (c *conn) sendChunked(ctx context.Context, method string, streams []string) (int, error) {
+	done := 0
+	for done < len(streams) {
+		n := min(len(streams)-done, maxParamsPerRequest)
+		if _, err := c.request(ctx, method, streams[done:done+n]); err != nil {
+			return done, fmt.Errorf("%s %d streams on connection %d: %w", method, n, c.id, err)
 		}
-		streams = streams[n:]
+		done += n
 	}
-	return nil
+	return done, nil
 }
 
 // shardFor returns a shard of route with room, creating one; f.mu held.

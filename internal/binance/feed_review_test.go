@@ -300,3 +300,36 @@ func TestFeedReconnectCarriesLiveSubscriptions(t *testing.T) {
 		t.Fatalf("LIST_SUBSCRIPTIONS %v %v", list, err)
 	}
 }
+
+// A refused SUBSCRIBE is returned; asking again (the stream is still
+// registered) sends it again rather than being ignored as "already
+// subscribed" while the connection does not carry the stream.
+func TestFeedSubscribeRetriesRefusedStreams(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{MsgLimit: -1})
+	ws.SetSource("ethusdt@trade", binancetest.NewSource([][]byte{[]byte(fdSpotTrade2)}, binancetest.IDsTrade))
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, MessagesPerSecond: 100}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	ctx := context.Background()
+	ws.SetAckMode(binancetest.AckError)
+	if err := e.feed.Subscribe(ctx, fdStream(t, "ethusdt@trade")); err == nil {
+		t.Fatal("refused SUBSCRIBE not returned")
+	}
+	ws.SetAckMode(binancetest.AckNormal)
+	if err := e.feed.Subscribe(ctx, fdStream(t, "ethusdt@trade")); err != nil {
+		t.Fatalf("second SUBSCRIBE: %v", err)
+	}
+	if n := ws.Subscribers("ethusdt@trade"); n != 1 {
+		t.Fatalf("after asking again the connection has %d subscribers for the stream", n)
+	}
+	ws.Emit("ethusdt@trade", 2)
+	e.col.wait(t, "eth trades", func() bool { return len(e.col.trades) == 2 })
+	// Asking for a stream the connection carries sends nothing.
+	n := len(ws.Requests())
+	if err := e.feed.Subscribe(ctx, fdStream(t, "ethusdt@trade")); err != nil {
+		t.Fatal(err)
+	}
+	if r := ws.Requests(); len(r) != n {
+		t.Fatalf("re-subscribing a carried stream sent %+v", r[n:])
+	}
+}

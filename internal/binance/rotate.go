@@ -216,13 +216,17 @@ func (sh *shard) connect(ctx context.Context) (*conn, error) {
 func (sh *shard) reconcile(ctx context.Context, c *conn) {
 	f := sh.feed
 	f.mu.Lock()
-	var sub, unsub []string
+	var (
+		sub, unsub []string
+		subNames   []StreamName
+	)
 	cur := make(map[StreamName]bool, len(sh.streams))
 	for _, n := range sh.streams {
 		cur[n] = true
 		if !c.streams[n] {
 			c.streams[n] = true
 			sub = append(sub, n.String())
+			subNames = append(subNames, n)
 		}
 	}
 	for n := range c.streams {
@@ -233,12 +237,15 @@ func (sh *shard) reconcile(ctx context.Context, c *conn) {
 	}
 	f.mu.Unlock()
 	if len(sub) > 0 {
-		if err := c.sendChunked(ctx, "SUBSCRIBE", sub); err != nil && ctx.Err() == nil {
-			f.log().Warn("subscribing on a new connection failed", "conn", c.id, "err", err)
+		if sent, err := c.sendChunked(ctx, "SUBSCRIBE", sub); err != nil {
+			f.notCarried(c, subNames[sent:])
+			if ctx.Err() == nil {
+				f.log().Warn("subscribing on a new connection failed", "conn", c.id, "err", err)
+			}
 		}
 	}
 	if len(unsub) > 0 {
-		if err := c.sendChunked(ctx, "UNSUBSCRIBE", unsub); err != nil && ctx.Err() == nil {
+		if _, err := c.sendChunked(ctx, "UNSUBSCRIBE", unsub); err != nil && ctx.Err() == nil {
 			f.log().Warn("unsubscribing on a new connection failed", "conn", c.id, "err", err)
 		}
 	}
