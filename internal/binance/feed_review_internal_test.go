@@ -2,6 +2,8 @@ package binance
 
 import (
 	"github.com/ims-dev/ims/internal/source"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -59,5 +61,39 @@ func TestUnsubscribedAllMarketStreamStaysGone(t *testing.T) {
 		if k.All {
 			t.Fatalf("state for %s came back", k.String())
 		}
+	}
+}
+
+// During a rotation the new connection may be ahead of the old one on a
+// stream whose values cannot show gaps (book ticker update ids, event
+// times). When the old connection then delivers the very value the new
+// one showed first, the new one has proved it carries the same events: its
+// next ones are delivered, and the hand-over loses none of them.
+func TestRotationSecondaryAheadOnMonotonicStream(t *testing.T) {
+	var got []int64
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind == source.KindBookTicker {
+			got = append(got, ev.BookTicker.UpdateID)
+		}
+	}), nil, "btcusdt@bookTicker")
+	c2 := newConn(sh.feed, sh, 2, "")
+	sh.setSecondary(c2)
+	book := func(u int) []byte {
+		return []byte(`{"stream":"btcusdt@bookTicker","data":{"u":` + strconv.Itoa(u) +
+			`,"s":"BTCUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}`)
+	}
+	sh.handleFrame(c1, book(1), 1)
+	sh.handleFrame(c2, book(2), 2) // the new connection is ahead
+	sh.handleFrame(c1, book(2), 3)
+	sh.handleFrame(c2, book(3), 4)
+	select {
+	case <-c2.synced:
+	default:
+		t.Fatal("the new connection did not prove overlap")
+	}
+	sh.promote(c2) // the old connection is closed before its copy of 3
+	sh.handleFrame(c2, book(4), 5)
+	if want := []int64{1, 2, 3, 4}; !slices.Equal(got, want) {
+		t.Fatalf("delivered update ids %v, want %v", got, want)
 	}
 }

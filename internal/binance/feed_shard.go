@@ -56,6 +56,11 @@ type streamState struct {
 	has        bool
 	last       int64
 	syncedConn uint32 // a non-primary connection that proved it overlaps
+	// aheadConn showed aheadVal first (a monotonic value, dropped until
+	// it proves it overlaps): the primary delivering the same value is
+	// that proof.
+	aheadConn uint32
+	aheadVal  int64
 	stale      staleState
 
 	filling        bool
@@ -273,10 +278,16 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 	case seqNext:
 		if !primary {
 			if v.kind == seqMonotonic && st.syncedConn != c.id {
-				return // not yet known to overlap: the primary delivers it
+				// Not yet known to overlap: the primary delivers it.
+				st.aheadConn, st.aheadVal = c.id, v.last
+				return
 			}
 			st.syncedConn = c.id
 			c.markSynced()
+		} else if s := sh.secondary; s != nil && st.aheadConn == s.id && st.aheadVal == v.last {
+			// The rotation's connection showed this very event first.
+			st.syncedConn = s.id
+			s.markSynced()
 		}
 	}
 	st.has, st.last = true, v.last
