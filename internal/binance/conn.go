@@ -177,7 +177,13 @@ func (c *conn) start(ctx context.Context) {
 	// shard's connections together even when a successor's URL differs
 	// (streams subscribed live go in the next connection's URL).
 	f.recordEvent(c, record.KindOpen, shardKey(c.sh.id), []byte(c.url))
-	go c.readLoop()
+	// Run waits for every read loop, a rotated-out connection's included,
+	// so no handler call or recorder write happens after it returns.
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		c.readLoop()
+	}()
 }
 
 func (c *conn) readLoop() {

@@ -47,7 +47,7 @@ func (sh *shard) run(ctx context.Context) {
 		}
 		connected = true
 		c.start(ctx)
-		go sh.reconcile(ctx, c)
+		sh.goReconcile(ctx, c)
 		if !sh.serve(ctx, c, &attempt) {
 			return
 		}
@@ -142,7 +142,7 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 	}
 	sh.setSecondary(nc)
 	nc.start(ctx)
-	go sh.reconcile(ctx, nc)
+	sh.goReconcile(ctx, nc)
 	maxT := time.NewTimer(f.cfg.MaxOverlap)
 	defer maxT.Stop()
 	select {
@@ -209,6 +209,16 @@ func (sh *shard) connect(ctx context.Context) (*conn, error) {
 	c.initial = len(streams)
 	c.ws = ws // the caller registers c, then starts its reader
 	return c, nil
+}
+
+// goReconcile runs reconcile in the background, waited for by Run.
+func (sh *shard) goReconcile(ctx context.Context, c *conn) {
+	f := sh.feed
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		sh.reconcile(ctx, c)
+	}()
 }
 
 // reconcile brings a newly registered connection's subscriptions in line
