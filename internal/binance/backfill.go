@@ -300,12 +300,27 @@ func (sh *shard) startSnapshot(st *streamState) {
 			}
 			return
 		}
-		snap.Source = market.SnapshotREST
-		sh.stamp(&snap.Header, st, f.now().UnixNano())
-		f.stats.snapshots.Add(1)
-		ev := source.Event{Kind: source.KindDepthSnapshot, Channel: market.ChannelDepthSnapshot, DepthSnapshot: &snap}
-		sh.emit(&ev)
+		sh.emitSnapshot(st, &snap, f.now().UnixNano())
 	}()
+}
+
+// emitSnapshot hands on a REST depth snapshot of st, unless an as new one
+// went out already: snapshots of gaps close together can answer out of
+// order, and a book rebuilt from the older one would miss the updates
+// between the two. dmu held.
+func (sh *shard) emitSnapshot(st *streamState, snap *market.DepthSnapshot, recv int64) {
+	f := sh.feed
+	if snap.LastUpdateID <= st.snapID {
+		f.log().Debug("dropping a depth snapshot older than the last one emitted", "symbol", st.symbol.String(),
+			"id", snap.LastUpdateID, "last", st.snapID)
+		return
+	}
+	st.snapID = snap.LastUpdateID
+	snap.Source = market.SnapshotREST
+	sh.stamp(&snap.Header, st, recv)
+	f.stats.snapshots.Add(1)
+	ev := source.Event{Kind: source.KindDepthSnapshot, Channel: market.ChannelDepthSnapshot, DepthSnapshot: snap}
+	sh.emit(&ev)
 }
 
 // jobContext is the context background REST jobs run under: Run's (or

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ims-dev/ims/internal/market"
 	"github.com/ims-dev/ims/internal/record"
-	"github.com/ims-dev/ims/internal/source"
 )
 
 // replayFills fills gaps during a Replay the way the recorded feed did:
@@ -221,11 +220,7 @@ func (rf *replayFills) snapshot(rec *record.Record, sym market.Symbol, shards []
 			f.log().Warn("replay: recorded depth reply does not parse; ignored", "request", string(rec.Stream), "err", err)
 			return
 		}
-		snap.Source = market.SnapshotREST
-		sh.stamp(&snap.Header, st, rec.Time)
-		f.stats.snapshots.Add(1)
-		ev := source.Event{Kind: source.KindDepthSnapshot, Channel: market.ChannelDepthSnapshot, DepthSnapshot: &snap}
-		sh.emit(&ev)
+		sh.emitSnapshot(st, &snap, rec.Time)
 		sh.dmu.Unlock()
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -331,5 +332,61 @@ func TestFeedSubscribeRetriesRefusedStreams(t *testing.T) {
 	}
 	if r := ws.Requests(); len(r) != n {
 		t.Fatalf("re-subscribing a carried stream sent %+v", r[n:])
+	}
+}
+
+// orderedSnapshots answers depth snapshot calls with increasing update ids;
+// the first call's answer is held until release is closed.
+type orderedSnapshots struct {
+	fakeBackfill
+	mu      sync.Mutex
+	n       int64
+	release chan struct{}
+}
+
+func (b *orderedSnapshots) DepthSnapshot(ctx context.Context, symbol string, limit int, dst *market.DepthSnapshot) error {
+	b.mu.Lock()
+	b.n++
+	n := b.n
+	b.mu.Unlock()
+	if n == 1 {
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	dst.Symbol.SetString(symbol)
+	dst.LastUpdateID = 100 * n
+	return nil
+}
+
+// Two depth gaps close together start two REST snapshots; the older one
+// answering last must not be emitted after the newer (a book rebuilt from
+// it would miss the updates between the two).
+func TestFeedDepthSnapshotsNeverGoBack(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotDepth)}, binancetest.IDsSpotDepth)
+	ws.SetSource("btcusdt@depth", src)
+	bf := &orderedSnapshots{release: make(chan struct{})}
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf, DepthSnapshotOnGap: 1000}, "btcusdt@depth")
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@depth", 2)
+	src.Skip(3)
+	ws.Emit("btcusdt@depth", 1) // gap 1: its snapshot (id 100) is held
+	src.Skip(3)
+	ws.Emit("btcusdt@depth", 1) // gap 2: its snapshot (id 200) comes at once
+	e.col.wait(t, "the second snapshot", func() bool { return len(e.col.snaps) == 1 })
+	close(bf.release)
+	ws.Emit("btcusdt@depth", 1)
+	e.col.wait(t, "5 updates", func() bool { return len(e.col.depth) == 5 })
+	e.shutdown(t) // waits for the held snapshot's job
+	e.col.mu.Lock()
+	defer e.col.mu.Unlock()
+	for i := 1; i < len(e.col.snaps); i++ {
+		if e.col.snaps[i].LastUpdateID <= e.col.snaps[i-1].LastUpdateID {
+			t.Fatalf("snapshot %d has update id %d after %d", i, e.col.snaps[i].LastUpdateID, e.col.snaps[i-1].LastUpdateID)
+		}
 	}
 }

@@ -61,6 +61,7 @@ type streamState struct {
 	// that proof.
 	aheadConn uint32
 	aheadVal  int64
+	snapID    int64 // update id of the last REST depth snapshot emitted
 	stale      staleState
 
 	filling        bool
