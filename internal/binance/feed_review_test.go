@@ -7,7 +7,9 @@ import (
 	"github.com/ims-dev/ims/internal/source"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -388,5 +390,55 @@ func TestFeedDepthSnapshotsNeverGoBack(t *testing.T) {
 		if e.col.snaps[i].LastUpdateID <= e.col.snaps[i-1].LastUpdateID {
 			t.Fatalf("snapshot %d has update id %d after %d", i, e.col.snaps[i].LastUpdateID, e.col.snaps[i-1].LastUpdateID)
 		}
+	}
+}
+
+// feedGoroutines lists the stacks of goroutines running the feed's code
+// (not the fake exchange's, not the tests').
+func feedGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "internal/binance.(*") && !strings.Contains(g, "binancetest") &&
+			!strings.Contains(g, "binance_test.") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Cancelling Run in the middle of everything (a rotation's hand-over
+// done, a gap fill blocked on REST, trades flowing) returns, and leaves no
+// goroutine of the feed behind.
+func TestFeedShutdownLeavesNothingRunning(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	bf := &fakeBackfill{maxID: 1 << 62, block: make(chan struct{})}
+	defer close(bf.block)
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf, RotationOverlap: time.Millisecond,
+		StaleCheck: time.Millisecond}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@trade", 2)
+	src.Skip(3)
+	ws.Emit("btcusdt@trade", 1)
+	e.col.wait(t, "the gap", func() bool { return e.col.countStatus(market.StatusGap) == 1 })
+	ws.Shutdown()
+	e.waitWS(t, "rotation connection", func() bool { return ws.Subscribers("btcusdt@trade") == 2 })
+	ws.Emit("btcusdt@trade", 2)
+	e.waitWS(t, "hand-over", func() bool { return len(ws.Conns()) == 1 })
+	e.shutdown(t)
+	var left []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if left = feedGoroutines(); len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		runtime.Gosched()
+	}
+	if len(left) > 0 {
+		t.Fatalf("%d feed goroutines left after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
 	}
 }
