@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ims-dev/ims/internal/market"
 	"github.com/ims-dev/ims/internal/record"
@@ -57,18 +58,24 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	shards := make(map[string]*replayShard)
 	shardOf := make(map[*conn]*replayShard)
 	conns := make(map[uint32]*conn)
-	setRoles := func(rs *replayShard) {
+	setRoles := func(rs *replayShard, at int64) {
 		rs.sh.dmu.Lock()
+		old := rs.sh.primary
 		rs.sh.primary, rs.sh.secondary = nil, nil
 		if len(rs.open) > 0 {
 			rs.sh.primary = rs.open[0]
+		}
+		if p := rs.sh.primary; p != nil && p != old {
+			// As live: a new primary's repeats are duplicates for a while
+			// (recorded time, as deliver compares in a replay).
+			rs.sh.graceTill = time.Unix(0, at).Add(dedupGrace)
 		}
 		if len(rs.open) > 1 {
 			rs.sh.secondary = rs.open[1]
 		}
 		rs.sh.dmu.Unlock()
 	}
-	get := func(id uint32, key, url string) *conn {
+	get := func(id uint32, key, url string, at int64) *conn {
 		c := conns[id]
 		if c == nil {
 			rs := shards[key]
@@ -82,7 +89,7 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			shardOf[c] = rs
 			rs.open = append(rs.open, c)
 			f.stats.connects.Add(1)
-			setRoles(rs)
+			setRoles(rs, at)
 		}
 		return c
 	}
@@ -120,7 +127,7 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			if len(rec.Stream) > 0 {
 				key = string(rec.Stream)
 			}
-			c := get(rec.Conn, key, string(rec.Data))
+			c := get(rec.Conn, key, string(rec.Data), rec.Time)
 			c.sh.connStatus(market.StatusConnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, redactURL(c.url)))
 		case record.KindClose:
 			c := conns[rec.Conn]
@@ -131,14 +138,14 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			rs := shardOf[c]
 			delete(shardOf, c)
 			rs.open = slices.DeleteFunc(rs.open, func(x *conn) bool { return x == c })
-			setRoles(rs)
+			setRoles(rs, rec.Time)
 			f.stats.disconnects.Add(1)
 			c.sh.connStatus(market.StatusDisconnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, rec.Data))
 		case record.KindText:
-			c := get(rec.Conn, "", "")
+			c := get(rec.Conn, "", "", rec.Time)
 			c.sh.handleFrame(c, rec.Data, rec.Time)
 		case record.KindBinary:
-			f.malformed(get(rec.Conn, "", ""), "frame: binary frame on a JSON stream", rec.Data)
+			f.malformed(get(rec.Conn, "", "", rec.Time), "frame: binary frame on a JSON stream", rec.Data)
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -440,5 +441,62 @@ func TestFeedShutdownLeavesNothingRunning(t *testing.T) {
 	}
 	if len(left) > 0 {
 		t.Fatalf("%d feed goroutines left after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+	}
+}
+
+// After a reconnect the new connection may repeat events the old one
+// delivered; live they are dropped as duplicates (the reconnect's grace
+// period), and a replay of the recording must drop them too rather than
+// take them for a sequence reset.
+func TestReplayReconnectDropsRepeats(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = "wss://stream.binance.com:9443/stream?streams=btcusdt@kline_1m"
+	kline := func(e int) string {
+		return `{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":` + strconv.Itoa(e) + `,"s":"BTCUSDT","k":{"t":1672515780000,"T":1672515839999,"s":"BTCUSDT","i":"1m","f":100,"L":200,"o":"0.0010","c":"0.0020","h":"0.0025","l":"0.0015","v":"1000","n":100,"x":false,"q":"1.0000","V":"500","Q":"0.500","B":"123456"}}}`
+	}
+	at := int64(1_700_000_000_000_000_000)
+	for _, r := range []record.Record{
+		{Kind: record.KindOpen, Conn: 1, Stream: []byte("shard 1"), Data: []byte(u)},
+		{Kind: record.KindText, Conn: 1, Data: []byte(kline(1000))},
+		{Kind: record.KindText, Conn: 1, Data: []byte(kline(1001))},
+		{Kind: record.KindClose, Conn: 1, Data: []byte("network")},
+		{Kind: record.KindOpen, Conn: 2, Stream: []byte("shard 1"), Data: []byte(u)},
+		{Kind: record.KindText, Conn: 2, Data: []byte(kline(1001))}, // a repeat
+		{Kind: record.KindText, Conn: 2, Data: []byte(kline(1002))},
+	} {
+		at += int64(time.Second)
+		r.Time = at
+		if err := w.Write(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, k := range col.klines {
+		got = append(got, k.EventTime/1000)
+	}
+	if want := []int64{1000, 1001, 1002}; !slices.Equal(got, want) {
+		t.Fatalf("replayed kline event times %v, want %v", got, want)
+	}
+	if s := f.Stats(); s.Duplicates != 1 || s.SequenceResets != 0 {
+		t.Fatalf("stats %+v", s)
 	}
 }

@@ -263,7 +263,7 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 			f.stats.duplicates.Add(1)
 			return
 		}
-		if sh.secondary != nil || f.now().Before(sh.graceTill) {
+		if sh.secondary != nil || sh.inGrace(recv) {
 			f.stats.duplicates.Add(1)
 			return
 		}
@@ -293,6 +293,16 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 	}
 	st.has, st.last = true, v.last
 	sh.emit(ev)
+}
+
+// inGrace reports whether the primary connection is new enough for its
+// out-of-date events to be duplicates: by the clock live, by the recorded
+// receive time in a replay. dmu held.
+func (sh *shard) inGrace(recv int64) bool {
+	if sh.replay {
+		return recv < sh.graceTill.UnixNano()
+	}
+	return sh.feed.now().Before(sh.graceTill)
 }
 
 // emit hands an event to the handler and counts it; dmu held.
