@@ -30,11 +30,11 @@ type shard struct {
 	streams []StreamName
 	cancel  context.CancelFunc
 
-	dmu       sync.Mutex
-	states    map[StreamName]*streamState
+	dmu    sync.Mutex
+	states map[StreamName]*streamState
 	// all holds the subscribed all-market streams (their sequencing
 	// state is per symbol) and whether the stream as a whole delivers.
-	all map[StreamName]*staleState
+	all       map[StreamName]*staleState
 	primary   *conn
 	secondary *conn
 	graceTill time.Time // primary dups are duplicates until then
@@ -62,7 +62,7 @@ type streamState struct {
 	aheadConn uint32
 	aheadVal  int64
 	snapID    int64 // update id of the last REST depth snapshot emitted
-	stale      staleState
+	stale     staleState
 
 	filling        bool
 	fillEpoch      uint64
