@@ -500,3 +500,86 @@ func TestReplayReconnectDropsRepeats(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// A second gap among the live trades held while a first one is filled is
+// found when they are released, and filled in turn: every trade comes out
+// once, in order, with both gaps reported filled.
+func TestFeedGapInsideGap(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	ws.SetSource("btcusdt@kline_1m", binancetest.NewSource([][]byte{[]byte(fdSpotKline)}, binancetest.IDsNone))
+	bf := &fakeBackfill{maxID: 1 << 62, block: make(chan struct{})}
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf}, "btcusdt@trade", "btcusdt@kline_1m")
+	e.run(t)
+	e.waitConnected(t)
+	first := src.NextID()
+	ws.Emit("btcusdt@trade", 2)
+	src.Skip(3)
+	ws.Emit("btcusdt@trade", 2) // gap 1, held while the fill blocks
+	src.Skip(4)
+	ws.Emit("btcusdt@trade", 2) // gap 2, behind gap 1: held too
+	ws.Emit("btcusdt@trade", 1)
+	// The kline follows the trades on the connection: once it is out,
+	// they are all held.
+	ws.Emit("btcusdt@kline_1m", 1)
+	e.col.wait(t, "the kline", func() bool { return len(e.col.klines) == 1 })
+	if n := e.col.countStatus(market.StatusGap); n != 1 {
+		t.Fatalf("%d gaps seen while the first fill blocks", n)
+	}
+	close(bf.block)
+	const total = 2 + 3 + 2 + 4 + 3
+	e.col.wait(t, "every trade", func() bool { return len(e.col.trades) == total })
+	ids := e.col.tradeIDs()
+	for i := range ids {
+		if ids[i] != first+int64(i) {
+			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
+		}
+	}
+	e.col.wait(t, "both gaps filled", func() bool { return e.col.countStatus(market.StatusGapFilled) == 2 })
+	if s := e.feed.Stats(); s.Gaps != 2 || s.GapsFilled != 2 || s.GapsUnfilled != 0 || s.Backfilled != 7 || s.Duplicates != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+// Unsubscribing a stream while its gap is filled drops the fill and the
+// held trades; subscribing it again starts afresh, untouched by the old
+// fill when it completes.
+func TestFeedUnsubscribeDuringFill(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{MsgLimit: -1})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	ws.SetSource("btcusdt@kline_1m", binancetest.NewSource([][]byte{[]byte(fdSpotKline)}, binancetest.IDsNone))
+	bf := &fakeBackfill{maxID: 1 << 62, block: make(chan struct{})}
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf, MessagesPerSecond: 100},
+		"btcusdt@trade", "btcusdt@kline_1m")
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@trade", 2)
+	src.Skip(3)
+	ws.Emit("btcusdt@trade", 2) // a gap: the fill blocks
+	e.col.wait(t, "the gap", func() bool { return e.col.countStatus(market.StatusGap) == 1 })
+	ctx := context.Background()
+	trade := fdStream(t, "btcusdt@trade")
+	if err := e.feed.Unsubscribe(ctx, trade); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.feed.Subscribe(ctx, trade); err != nil {
+		t.Fatal(err)
+	}
+	next := src.NextID()
+	ws.Emit("btcusdt@trade", 2)
+	e.col.wait(t, "trades of the new subscription", func() bool { return len(e.col.trades) == 4 })
+	close(bf.block) // the old fill completes into nothing
+	ws.Emit("btcusdt@trade", 1)
+	ws.Emit("btcusdt@kline_1m", 1) // after the trade on the same connection
+	e.col.wait(t, "the kline", func() bool { return len(e.col.klines) == 1 })
+	e.shutdown(t)
+	ids := e.col.tradeIDs()
+	if want := []int64{next - 7, next - 6, next, next + 1, next + 2}; !slices.Equal(ids, want) {
+		t.Fatalf("trade ids %v, want %v", ids, want)
+	}
+	if s := e.feed.Stats(); s.GapsFilled != 0 || s.Backfilled != 0 {
+		t.Fatalf("the dropped fill was applied: %+v", s)
+	}
+}
