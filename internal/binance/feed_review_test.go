@@ -583,3 +583,41 @@ func TestFeedUnsubscribeDuringFill(t *testing.T) {
 		t.Fatalf("the dropped fill was applied: %+v", s)
 	}
 }
+
+// A serverShutdown rotation whose new connection dies before taking over
+// is tried again (the notice comes once, and the server will cut the old
+// connection), and a refused attempt of it is retried too. No trade is
+// lost and nothing counts as a reconnect.
+func TestFeedRotationRefusedOrLost(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotTrade)}, binancetest.IDsTrade)
+	ws.SetSource("btcusdt@trade", src)
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot,
+		RotationOverlap: 10 * time.Millisecond, MaxOverlap: time.Hour}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	first := src.NextID()
+	ws.Emit("btcusdt@trade", 2)
+	e.col.wait(t, "2 trades", func() bool { return len(e.col.trades) == 2 })
+
+	ws.Shutdown()
+	e.waitWS(t, "rotation connection", func() bool { return ws.Connects() == 2 && ws.Subscribers("btcusdt@trade") == 2 })
+	// The new connection dies before it proved overlap; the retry is
+	// refused once, then goes through.
+	ws.RejectHandshakes(binancetest.Handshake{Status: http.StatusServiceUnavailable})
+	ws.Conns()[1].Drop("network")
+	e.waitWS(t, "second rotation connection", func() bool { return ws.Connects() == 3 && ws.Subscribers("btcusdt@trade") == 2 })
+	ws.Emit("btcusdt@trade", 2)
+	e.waitWS(t, "hand-over", func() bool { return len(ws.Conns()) == 1 })
+	ws.Emit("btcusdt@trade", 2)
+	e.col.wait(t, "6 trades", func() bool { return len(e.col.trades) == 6 })
+	ids := e.col.tradeIDs()
+	for i := range ids {
+		if ids[i] != first+int64(i) {
+			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
+		}
+	}
+	if s := e.feed.Stats(); s.Rotations != 1 || s.Reconnects != 0 || s.HandshakeRefused != 1 || s.Gaps != 0 || ws.Attempts() != 4 {
+		t.Fatalf("stats %+v", s)
+	}
+}

@@ -72,6 +72,13 @@ func (sh *shard) serve(ctx context.Context, c *conn, attempt *int) bool {
 	rotateTimer := time.NewTimer(sh.rotateIn(c))
 	defer rotateTimer.Stop()
 	firstData, shutdown := c.firstData, c.shutdown
+	// A failed rotation is tried again on the rotate timer, backing off;
+	// why says what it is for (a serverShutdown notice comes only once).
+	why, fails := "lifetime", 0
+	retry := func() {
+		fails++
+		rotateTimer.Reset(f.cfg.Backoff.Delay(fails))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -86,17 +93,23 @@ func (sh *shard) serve(ctx context.Context, c *conn, attempt *int) bool {
 			*attempt = 0 // the connection works: the next loss starts backoff afresh
 			firstData = nil
 		case <-rotateTimer.C:
-			if nc := sh.rotate(ctx, c, "lifetime"); nc != nil {
+			if nc := sh.rotate(ctx, c, why); nc != nil {
 				c, firstData, shutdown = nc, nc.firstData, nc.shutdown
+				why, fails = "lifetime", 0
 				rotateTimer.Reset(sh.rotateIn(c))
 			} else if ctx.Err() == nil {
-				rotateTimer.Reset(f.cfg.Backoff.Delay(1))
+				retry()
 			}
 		case <-shutdown:
 			shutdown = nil
 			if nc := sh.rotate(ctx, c, "serverShutdown"); nc != nil {
 				c, firstData, shutdown = nc, nc.firstData, nc.shutdown
+				why, fails = "lifetime", 0
 				rotateTimer.Reset(sh.rotateIn(c))
+			} else if ctx.Err() == nil {
+				// The server will cut this connection: try again soon.
+				why = "serverShutdown"
+				retry()
 			}
 		}
 	}
