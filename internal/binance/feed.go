@@ -473,15 +473,31 @@ func parseStringArray(b []byte) ([]string, error) {
 	return out, nil
 }
 
-// maxParamsPerRequest splits big SUBSCRIBE lists into several messages.
-const maxParamsPerRequest = 200
+// Big SUBSCRIBE lists go in several messages of at most maxParamsPerRequest
+// streams and maxRequestBytes of names: Binance silently fails a request
+// of some 440 names (7.5 KB).
+const (
+	maxParamsPerRequest = 200
+	maxRequestBytes     = 4000
+)
+
+// maxStreamURL bounds a connection URL: Binance was measured to refuse
+// URLs over 8004 characters; streams beyond it are subscribed live.
+const maxStreamURL = 6000
 
 // sendChunked sends method for streams in chunks and waits for every ack;
 // it returns how many streams were acknowledged.
 func (c *conn) sendChunked(ctx context.Context, method string, streams []string) (int, error) {
 	done := 0
 	for done < len(streams) {
-		n := min(len(streams)-done, maxParamsPerRequest)
+		n, size := 0, 0
+		for done+n < len(streams) && n < maxParamsPerRequest {
+			size += len(streams[done+n]) + 3 // quotes and comma
+			if n > 0 && size > maxRequestBytes {
+				break
+			}
+			n++
+		}
 		if _, err := c.request(ctx, method, streams[done:done+n]); err != nil {
 			return done, fmt.Errorf("%s %d streams on connection %d: %w", method, n, c.id, err)
 		}

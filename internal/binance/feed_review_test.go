@@ -621,3 +621,28 @@ func TestFeedRotationRefusedOrLost(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// Binance refuses URLs longer than about 8000 characters, far fewer than
+// 1024 stream names: the feed puts what fits in the URL and subscribes the
+// rest on the open connection, in requests of bounded size.
+func TestFeedManyStreamsBeyondURLLimit(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	var streams []string
+	for i := range 700 {
+		streams = append(streams, fmt.Sprintf("sym%dusdt@depth@100ms", i))
+	}
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot}, streams...)
+	e.run(t)
+	e.waitWS(t, "every stream on one connection", func() bool {
+		c := ws.Conns()
+		return len(c) == 1 && len(c[0].Subscriptions()) == len(streams)
+	})
+	if e.feed.Shards() != 1 || ws.Attempts() != 1 {
+		t.Fatalf("%d shards, %d connect attempts", e.feed.Shards(), ws.Attempts())
+	}
+	for _, r := range ws.Requests() {
+		if n := len(strings.Join(r.Params, `","`)); n > 6000 {
+			t.Fatalf("a %s of %d streams, %d bytes of parameters", r.Method, len(r.Params), n)
+		}
+	}
+}

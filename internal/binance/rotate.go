@@ -155,9 +155,18 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 	}
 	sh.setSecondary(nc)
 	nc.start(ctx)
-	sh.goReconcile(ctx, nc)
+	reconciled := sh.goReconcile(ctx, nc)
 	maxT := time.NewTimer(f.cfg.MaxOverlap)
 	defer maxT.Stop()
+	// The new connection must carry every stream (those beyond its URL are
+	// subscribed by reconcile) before it can replace the old one.
+	select {
+	case <-reconciled:
+	case <-maxT.C:
+	case <-old.done:
+	case <-nc.done:
+	case <-ctx.Done():
+	}
 	select {
 	case <-nc.synced:
 		// Both deliver the same events now; give slower streams a moment
@@ -207,6 +216,17 @@ func (sh *shard) connect(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Binance refuses URLs much over 8000 characters: the streams that do
+	// not fit are subscribed on the open connection (reconcile).
+	for k := len(names); len(url) > maxStreamURL && k > 0; {
+		for over := len(url) - maxStreamURL; over > 0 && k > 0; k-- {
+			over -= len(names[k-1]) + 1
+		}
+		streams, names = streams[:k], names[:k]
+		if url, err = f.cfg.Market.StreamURL(f.cfg.WSURL, sh.route, names, f.cfg.TimeUnit); err != nil {
+			return nil, err
+		}
+	}
 	ws, err := f.dial(ctx, url)
 	if err != nil {
 		var he *HandshakeError
@@ -224,14 +244,18 @@ func (sh *shard) connect(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
-// goReconcile runs reconcile in the background, waited for by Run.
-func (sh *shard) goReconcile(ctx context.Context, c *conn) {
+// goReconcile runs reconcile in the background, waited for by Run; the
+// channel closes when it is done.
+func (sh *shard) goReconcile(ctx context.Context, c *conn) <-chan struct{} {
 	f := sh.feed
+	done := make(chan struct{})
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
+		defer close(done)
 		sh.reconcile(ctx, c)
 	}()
+	return done
 }
 
 // reconcile brings a newly registered connection's subscriptions in line

@@ -40,6 +40,11 @@ type WSConfig struct {
 	Lifetime time.Duration
 	// MaxStreams is the most streams per connection (default 1024).
 	MaxStreams int
+	// MaxURL is the longest request URI (path and query) an upgrade may
+	// have (default 8000): Binance was measured to take URLs up to 8004
+	// characters, host included, so 1024 streams do not fit in one; longer
+	// requests are refused with 414.
+	MaxURL int
 }
 
 // PublicChannel reports whether a USD-M stream goes on /public: book
@@ -133,6 +138,9 @@ func NewWS(cfg WSConfig) *WS {
 	}
 	if cfg.MaxStreams == 0 {
 		cfg.MaxStreams = 1024
+	}
+	if cfg.MaxURL == 0 {
+		cfg.MaxURL = 8000
 	}
 	return &WS{
 		cfg:       cfg,
@@ -301,6 +309,10 @@ func (s *WS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if closed {
 		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	if len(r.RequestURI) > s.cfg.MaxURL {
+		http.Error(w, http.StatusText(http.StatusRequestURITooLong), http.StatusRequestURITooLong)
 		return
 	}
 	if len(streams) > s.cfg.MaxStreams {
