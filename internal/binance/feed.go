@@ -427,14 +427,19 @@ func (f *Feed) Streams() []StreamName {
 
 // ListSubscriptions asks every primary connection for its subscriptions
 // (LIST_SUBSCRIPTIONS) and returns the union, sorted: what Binance says the
-// feed receives, to compare with Streams.
+// feed receives, to compare with Streams. A shard without an open
+// connection (not yet connected, reconnecting) makes it fail: its part of
+// the answer is unknown.
 func (f *Feed) ListSubscriptions(ctx context.Context) ([]string, error) {
 	f.mu.Lock()
 	var conns []*conn
 	for _, sh := range f.shards {
-		if c := sh.primaryConn(); c != nil {
-			conns = append(conns, c)
+		c := sh.primaryConn()
+		if c == nil {
+			f.mu.Unlock()
+			return nil, fmt.Errorf("listing subscriptions: shard %d (%d streams) has no open connection", sh.id, len(sh.streams))
 		}
+		conns = append(conns, c)
 	}
 	f.mu.Unlock()
 	var out []string

@@ -646,3 +646,22 @@ func TestFeedManyStreamsBeyondURLLimit(t *testing.T) {
 		}
 	}
 }
+
+// LIST_SUBSCRIPTIONS while a shard has no open connection cannot say what
+// Binance sends it: that is an error, not a silently shorter list.
+func TestFeedListSubscriptionsWhileDown(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot}, "btcusdt@trade")
+	e.run(t)
+	e.waitConnected(t)
+	ctx := context.Background()
+	if list, err := e.feed.ListSubscriptions(ctx); err != nil || !slices.Equal(list, []string{"btcusdt@trade"}) {
+		t.Fatalf("connected: %v %v", list, err)
+	}
+	ws.RejectHandshakes(binancetest.Handshake{Status: http.StatusTooManyRequests, RetryAfter: time.Minute})
+	ws.Conns()[0].Drop("network")
+	e.col.wait(t, "disconnected", func() bool { return e.col.countStatus(market.StatusDisconnected) == 1 })
+	if list, err := e.feed.ListSubscriptions(ctx); err == nil {
+		t.Fatalf("while down: %v and no error", list)
+	}
+}
