@@ -25,6 +25,10 @@ type replayFills struct {
 	feed    *Feed
 	pending []*replayGap // gaps whose decision has not been read yet
 	open    []*replayGap // fills started and not yet ended
+	// inFill is set while a fill record ends a fill: a gap found then,
+	// among the released trades, was decided live by the fill's goroutine,
+	// whose records may come after the connection's next frame.
+	inFill bool
 }
 
 // replayGap is one gap being filled from the recording.
@@ -40,7 +44,7 @@ type replayGap struct {
 // await registers a gap just found on st; dmu held.
 func (rf *replayFills) await(sh *shard, st *streamState) {
 	g := &replayGap{sh: sh, st: st, epoch: st.fillEpoch}
-	if sh.primary != nil {
+	if sh.primary != nil && !rf.inFill {
 		g.conn = sh.primary.id
 	}
 	rf.pending = append(rf.pending, g)
@@ -124,11 +128,15 @@ func (rf *replayFills) fill(rec *record.Record) {
 			why = parts[2]
 		}
 		if g := take(&rf.pending, rec.Stream); g != nil {
+			rf.inFill = true
 			g.unfilled(why)
+			rf.inFill = false
 		}
 	case "end":
 		if g := take(&rf.open, rec.Stream); g != nil {
+			rf.inFill = true
 			g.complete(rest)
+			rf.inFill = false
 		}
 	case "abandon":
 		g := take(&rf.open, rec.Stream)
@@ -136,7 +144,9 @@ func (rf *replayFills) fill(rec *record.Record) {
 			g = take(&rf.pending, rec.Stream)
 		}
 		if g != nil {
+			rf.inFill = true
 			g.unfilled(rest)
+			rf.inFill = false
 		}
 	default:
 		rf.feed.log().Warn("replay: unknown fill record; ignored", "stream", string(rec.Stream), "data", string(rec.Data))

@@ -665,3 +665,69 @@ func TestFeedListSubscriptionsWhileDown(t *testing.T) {
 		t.Fatalf("while down: %v and no error", list)
 	}
 }
+
+// A second gap found when a fill's held trades are released is decided by
+// the fill's goroutine, whose records can interleave with the connection's
+// next frame (the read loop records a frame before it waits for the
+// shard). A replay must wait for that decision rather than take the frame
+// for proof that none was recorded.
+func TestReplayGapFoundAtFillEnd(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := int64(1_700_000_000_000_000_000)
+	put := func(kind record.Kind, conn uint32, stream, data string) {
+		at += 1e6
+		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: at, Stream: []byte(stream), Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trade := func(id int) string {
+		return `{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.Itoa(id) +
+			`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`
+	}
+	rest := func(ids ...int) string {
+		var parts []string
+		for _, id := range ids {
+			parts = append(parts, `{"id":`+strconv.Itoa(id)+`,"price":"1.0","qty":"2.0","quoteQty":"2.0","time":1554076800940,"isBuyerMaker":true,"isBestMatch":true}`)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	put(record.KindOpen, 1, "shard 1", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade")
+	put(record.KindText, 1, "btcusdt@trade", trade(1))
+	put(record.KindText, 1, "btcusdt@trade", trade(2))
+	put(record.KindText, 1, "btcusdt@trade", trade(5)) // gap 3..4
+	put(record.KindFill, 1, "btcusdt@trade", "start 3 4")
+	put(record.KindText, 1, "btcusdt@trade", trade(6))
+	put(record.KindText, 1, "btcusdt@trade", trade(9)) // held; gap 7..8 behind gap 3..4
+	put(record.KindREST, 0, "historicalTrades?fromId=3&limit=2&symbol=BTCUSDT", rest(3, 4))
+	put(record.KindFill, 1, "btcusdt@trade", "end")
+	put(record.KindText, 1, "btcusdt@trade", trade(10)) // recorded before the fill's next decision
+	put(record.KindFill, 1, "btcusdt@trade", "start 7 8")
+	put(record.KindREST, 0, "historicalTrades?fromId=7&limit=2&symbol=BTCUSDT", rest(7, 8))
+	put(record.KindFill, 1, "btcusdt@trade", "end")
+	put(record.KindText, 1, "btcusdt@trade", trade(11))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := col.tradeIDs(), []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}; !slices.Equal(got, want) {
+		t.Fatalf("replayed trade ids %v, want %v; statuses %s", got, want, fmtStatuses(col.statuses))
+	}
+	if s := f.Stats(); s.GapsFilled != 2 || s.GapsUnfilled != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
