@@ -97,3 +97,31 @@ func TestRotationSecondaryAheadOnMonotonicStream(t *testing.T) {
 		t.Fatalf("delivered update ids %v, want %v", got, want)
 	}
 }
+
+// The all-market path (array frames, per-symbol state, the stream's own
+// arrival state) allocates nothing per frame either.
+func TestAllMarketFrameAllocatesNothing(t *testing.T) {
+	n := 0
+	sh, c := offline(t, Spot, source.HandlerFunc(func(*source.Event) { n++ }), nil, "!miniTicker@arr")
+	frames := make([][]byte, 3000)
+	for i := range frames {
+		e := strconv.Itoa(1000 + i)
+		frames[i] = []byte(`{"stream":"!miniTicker@arr","data":[` +
+			`{"e":"24hrMiniTicker","E":` + e + `,"s":"BTCUSDT","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"},` +
+			`{"e":"24hrMiniTicker","E":` + e + `,"s":"ETHUSDT","c":"2","o":"2","h":"2","l":"2","v":"2","q":"2"}]}`)
+	}
+	i := 0
+	step := func() {
+		sh.handleFrame(c, frames[i], int64(i+1))
+		i++
+	}
+	for range 100 {
+		step()
+	}
+	if a := testing.AllocsPerRun(2000, step); a != 0 {
+		t.Fatalf("%.2f allocations per frame", a)
+	}
+	if n != 2*i {
+		t.Fatalf("delivered %d of %d", n, 2*i)
+	}
+}

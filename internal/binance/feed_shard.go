@@ -62,6 +62,9 @@ type streamState struct {
 	aheadConn uint32
 	aheadVal  int64
 	snapID    int64 // update id of the last REST depth snapshot emitted
+	// allStale is the all-market stream's own arrival state, for the
+	// per-symbol states of such a stream (live only).
+	allStale *staleState
 	stale     staleState
 
 	filling        bool
@@ -207,7 +210,7 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 		if !sh.replay && (!key.All || sh.all[fr.Stream] == nil) {
 			return // unsubscribed; frames still in flight
 		}
-		st = &streamState{key: key, ch: key.Channel, symbol: hdr.Symbol}
+		st = &streamState{key: key, ch: key.Channel, symbol: hdr.Symbol, allStale: sh.all[fr.Stream]}
 		st.stale.floor = f.cfg.StaleFloor(fr.Stream)
 		st.stale.since = f.now().UnixNano()
 		sh.states[key] = st
@@ -216,11 +219,9 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 		st.symbol = hdr.Symbol
 	}
 	c.markData()
-	if key.All {
-		if as := sh.all[fr.Stream]; as != nil && as.arrive(recv) {
-			f.stats.recovered.Add(1)
-			sh.status(market.Symbol{}, st.ch, market.StatusRecovered, 0, 0, fr.Stream.String()+" delivers again")
-		}
+	if st.allStale != nil && st.allStale.arrive(recv) {
+		f.stats.recovered.Add(1)
+		sh.status(market.Symbol{}, st.ch, market.StatusRecovered, 0, 0, fr.Stream.String()+" delivers again")
 	}
 	if st.stale.arrive(recv) {
 		f.stats.recovered.Add(1)
