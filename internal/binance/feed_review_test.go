@@ -731,3 +731,19 @@ func TestReplayGapFoundAtFillEnd(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// USD-M's all-market book ticker is a /public stream (Binance's route
+// split notice lists it there): subscribed, it delivers.
+func TestFeedUSDMAllBookTickerRoute(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{Futures: true, Routed: true})
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.USDM}, "!bookTicker")
+	e.run(t)
+	e.waitConnected(t)
+	if r := ws.Conns()[0].Route(); r != "public" {
+		t.Fatalf("!bookTicker connected on the %q route", r)
+	}
+	if n := ws.Push("!bookTicker", []byte(fdUSDMBook)); n != 1 {
+		t.Fatalf("the fake sent !bookTicker to %d connections", n)
+	}
+	e.col.wait(t, "the book ticker", func() bool { return len(e.col.books) == 1 })
+}

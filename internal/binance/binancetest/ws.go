@@ -56,8 +56,14 @@ func PublicChannel(stream string) bool {
 	return ch == "bookTicker" || ch == "trade" || strings.HasPrefix(ch, "depth") || strings.HasPrefix(ch, "rpiDepth")
 }
 
-// streamChannel is the part of a stream name after '@' up to the next '@'.
+// streamChannel is the part of a stream name after '@' up to the next '@',
+// or for an all-market stream ("!bookTicker", "!miniTicker@arr") the name
+// after '!' up to the first '@'.
 func streamChannel(stream string) string {
+	if all, ok := strings.CutPrefix(stream, "!"); ok {
+		ch, _, _ := strings.Cut(all, "@")
+		return ch
+	}
 	_, ch, ok := strings.Cut(stream, "@")
 	if !ok {
 		return ""
