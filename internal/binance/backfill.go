@@ -2,7 +2,6 @@ package binance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ims-dev/ims/internal/market"
@@ -68,7 +67,7 @@ func (sh *shard) gap(st *streamState, ev *source.Event, v seqVal, from, to int64
 		sh.startFill(st)
 		return
 	case st.ch == market.ChannelDepth && f.cfg.DepthSnapshotOnGap > 0 && f.cfg.Backfill != nil:
-		sh.startSnapshot(st)
+		sh.startSnapshot(st, from, to)
 	}
 	sh.emit(ev)
 }
@@ -279,11 +278,13 @@ func (sh *shard) stamp(h *market.Header, st *streamState, now int64) {
 	}
 }
 
-// startSnapshot fetches a REST depth snapshot after a depth gap.
-func (sh *shard) startSnapshot(st *streamState) {
+// startSnapshot fetches a REST depth snapshot after the depth gap from..to;
+// dmu held.
+func (sh *shard) startSnapshot(st *streamState, from, to int64) {
 	f := sh.feed
 	key, sym := st.key, st.symbol
 	ctx := f.jobContext()
+	before := st.snapID
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
@@ -295,13 +296,26 @@ func (sh *shard) startSnapshot(st *streamState) {
 			return
 		}
 		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				f.log().Warn("depth snapshot after a gap failed", "symbol", sym.String(), "err", err)
+			if ctx.Err() != nil {
+				return // the feed stops
+			}
+			f.log().Warn("depth snapshot after a gap failed", "symbol", sym.String(), "err", err)
+			if st.snapID == before {
+				// No later snapshot covers the gap: the book stays broken.
+				sh.recordFill(st, "nosnapshot %d %d %s", from, to, err)
+				sh.snapshotFailed(st, from, to, err.Error())
 			}
 			return
 		}
 		sh.emitSnapshot(st, &snap, f.now().UnixNano())
 	}()
+}
+
+// snapshotFailed reports that the REST snapshot after st's depth gap
+// from..to failed; dmu held.
+func (sh *shard) snapshotFailed(st *streamState, from, to int64, why string) {
+	sh.feed.stats.gapsUnfilled.Add(1)
+	sh.status(st.symbol, st.ch, market.StatusGapUnfilled, from, to, "depth snapshot failed: "+why)
 }
 
 // emitSnapshot hands on a REST depth snapshot of st, unless an as new one

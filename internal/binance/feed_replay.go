@@ -116,7 +116,7 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			case record.KindText, record.KindBinary, record.KindClose:
 				rf.beforeRecord(rec.Conn)
 			case record.KindFill:
-				rf.fill(rec)
+				rf.fill(rec, allShards)
 			case record.KindREST:
 				rf.reply(rec, allShards())
 			}

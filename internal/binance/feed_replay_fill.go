@@ -108,10 +108,29 @@ func take(list *[]*replayGap, stream []byte) *replayGap {
 	return nil
 }
 
-// fill applies a record.KindFill record.
-func (rf *replayFills) fill(rec *record.Record) {
+// fill applies a record.KindFill record; shards lists the replay's shards.
+func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 	verb, rest, _ := strings.Cut(string(rec.Data), " ")
 	switch verb {
+	case "nosnapshot":
+		// "nosnapshot FROM TO REASON": the REST snapshot after a depth
+		// gap failed.
+		from, to, _ := parseFillRange(rest)
+		parts := strings.SplitN(rest, " ", 3)
+		why := ""
+		if len(parts) == 3 {
+			why = parts[2]
+		}
+		for _, sh := range shards() {
+			sh.dmu.Lock()
+			for _, st := range sh.states {
+				if st.ch == market.ChannelDepth && string(st.key.AppendTo(nil)) == string(rec.Stream) {
+					sh.snapshotFailed(st, from, to, why)
+					break
+				}
+			}
+			sh.dmu.Unlock()
+		}
 	case "start":
 		if g := take(&rf.pending, rec.Stream); g != nil {
 			if from, to, ok := parseFillRange(rest); ok && (from != g.st.gapFrom || to != g.st.gapTo) {

@@ -3,6 +3,7 @@ package binance_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"github.com/ims-dev/ims/internal/source"
 	"net/http"
@@ -746,4 +747,66 @@ func TestFeedUSDMAllBookTickerRoute(t *testing.T) {
 		t.Fatalf("the fake sent !bookTicker to %d connections", n)
 	}
 	e.col.wait(t, "the book ticker", func() bool { return len(e.col.books) == 1 })
+}
+
+// When the REST snapshot after a depth gap fails, the consumer is told the
+// gap stays open (its book cannot be rebuilt from this feed) rather than
+// left waiting for a snapshot that never comes.
+func TestFeedDepthSnapshotFailureReported(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{})
+	src := binancetest.NewSource([][]byte{[]byte(fdSpotDepth)}, binancetest.IDsSpotDepth)
+	ws.SetSource("btcusdt@depth", src)
+	bf := &fakeBackfill{fail: errors.New("HTTP 418: banned")}
+	var recBuf bytes.Buffer
+	rec, err := record.NewWriter(&recBuf, record.WriterOptions{Market: "spot", FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, Backfill: bf, DepthSnapshotOnGap: 1000, Recorder: rec}, "btcusdt@depth")
+	e.run(t)
+	e.waitConnected(t)
+	ws.Emit("btcusdt@depth", 2)
+	src.Skip(3)
+	ws.Emit("btcusdt@depth", 1)
+	e.col.wait(t, "the depth gap reported unfilled", func() bool {
+		return slices.ContainsFunc(e.col.statuses, func(s market.Status) bool {
+			return s.Kind == market.StatusGapUnfilled && s.Channel == market.ChannelDepth && strings.Contains(s.Detail, "banned")
+		})
+	})
+	e.shutdown(t)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gaps := func(st []market.Status) (gap, unfilled market.Status) {
+		for _, s := range st {
+			switch s.Kind {
+			case market.StatusGap:
+				gap = s
+			case market.StatusGapUnfilled:
+				unfilled = s
+			}
+		}
+		return gap, unfilled
+	}
+	gap, unfilled := gaps(e.col.snapshotStatuses())
+	if unfilled.GapFrom != gap.GapFrom || unfilled.GapTo != gap.GapTo || unfilled.Symbol != gap.Symbol {
+		t.Fatalf("gap %+v, unfilled %+v", gap, unfilled)
+	}
+	// The recording says so too.
+	r, err := record.NewReader(&recBuf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if g, u := gaps(col.statuses); g.GapFrom != gap.GapFrom || u.Kind != market.StatusGapUnfilled ||
+		u.GapFrom != gap.GapFrom || u.GapTo != gap.GapTo || u.Detail != unfilled.Detail {
+		t.Fatalf("replayed gap %+v unfilled %+v, live %+v %+v", g, u, gap, unfilled)
+	}
 }

@@ -65,7 +65,7 @@ type streamState struct {
 	// allStale is the all-market stream's own arrival state, for the
 	// per-symbol states of such a stream (live only).
 	allStale *staleState
-	stale     staleState
+	stale    staleState
 
 	filling        bool
 	fillEpoch      uint64
