@@ -1,6 +1,7 @@
 package binance
 
 import (
+	"github.com/ims-dev/ims/internal/market"
 	"github.com/ims-dev/ims/internal/source"
 	"slices"
 	"strconv"
@@ -124,4 +125,103 @@ func TestAllMarketFrameAllocatesNothing(t *testing.T) {
 	if n != 2*i {
 		t.Fatalf("delivered %d of %d", n, 2*i)
 	}
+}
+
+// FuzzRotationSequencing drives one trade stream through a primary and a
+// rotation's connection in arbitrary interleavings (each connection
+// delivers the exchange's sequence in order from where it joined, the new
+// one joining anywhere, hand-overs at any time after which the old one may
+// still deliver, losses on the primary): the
+// events delivered are strictly increasing, and every id between the first
+// and the last delivered is either delivered or inside a reported gap.
+func FuzzRotationSequencing(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 0, 1, 1, 3, 1, 0, 1})
+	f.Add([]byte{0, 4, 0, 0, 3, 2, 1, 1, 1, 0, 0, 0, 3})
+	f.Add([]byte{0, 0, 0, 0, 5, 1, 9, 0, 1, 0, 1, 3, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var got []int64
+		var gaps [][2]int64
+		sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
+			switch ev.Kind {
+			case source.KindTrade:
+				got = append(got, ev.Trade.TradeID)
+			case source.KindStatus:
+				if ev.Status.Kind == market.StatusGap {
+					gaps = append(gaps, [2]int64{ev.Status.GapFrom, ev.Status.GapTo})
+				}
+			}
+		}), nil, "btcusdt@trade")
+		frame := func(id int64) []byte {
+			return []byte(`{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":` +
+				strconv.FormatInt(id, 10) + `,"p":"1","q":"1","T":1,"m":true,"M":true}}`)
+		}
+		type side struct {
+			c    *conn
+			next int64
+		}
+		prim := side{c1, 1}
+		var sec, old *side
+		nextID := uint32(2)
+		head := int64(1) // the exchange's next id: connections cannot run ahead of it
+		for i := 0; i < len(ops); i++ {
+			switch op := ops[i] % 7; op {
+			case 0: // the primary delivers its next event
+				if prim.next >= head {
+					head = prim.next + 1
+				}
+				sh.handleFrame(prim.c, frame(prim.next), 1)
+				prim.next++
+			case 1: // the rotation's connection delivers its next event
+				if sec == nil {
+					continue
+				}
+				if sec.next >= head {
+					head = sec.next + 1
+				}
+				sh.handleFrame(sec.c, frame(sec.next), 1)
+				sec.next++
+			case 2: // the primary loses events (a hole Binance would not make, but a network can)
+				prim.next += 1 + int64(i%3)
+			case 3: // hand-over
+				if sec == nil {
+					continue
+				}
+				sh.promote(sec.c)
+				was := prim
+				prim, sec, old = *sec, nil, &was
+			case 4, 5: // a rotation's connection joins, somewhere around the head
+				if sec != nil {
+					continue
+				}
+				back := int64(0)
+				if i+1 < len(ops) {
+					i++
+					back = int64(ops[i] % 5)
+				}
+				c := newConn(sh.feed, sh, nextID, "")
+				nextID++
+				sh.setSecondary(c)
+				sec = &side{c, max(1, head-back)}
+			case 6: // the connection handed over still delivers what was in flight
+				if old == nil {
+					continue
+				}
+				if old.next >= head {
+					head = old.next + 1
+				}
+				sh.handleFrame(old.c, frame(old.next), 1)
+				old.next++
+			}
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i] <= got[i-1] {
+				t.Fatalf("trade %d after %d: %v", got[i], got[i-1], got)
+			}
+			for id := got[i-1] + 1; id < got[i]; id++ {
+				if !slices.ContainsFunc(gaps, func(g [2]int64) bool { return g[0] <= id && id <= g[1] }) {
+					t.Fatalf("id %d neither delivered nor in a reported gap: got %v gaps %v", id, got, gaps)
+				}
+			}
+		}
+	})
 }
