@@ -290,9 +290,8 @@ func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 		}
 	}
 	type work struct {
-		c       *conn
-		streams []string
-		names   []StreamName
+		c     *conn
+		names []StreamName
 	}
 	var todo []work
 	f.mu.Lock()
@@ -322,27 +321,23 @@ func (f *Feed) Subscribe(ctx context.Context, names ...StreamName) error {
 			continue
 		}
 		for _, c := range sh.liveConns() {
-			var (
-				list []string
-				ns2  []StreamName
-			)
+			var list []StreamName
 			for _, n := range ns {
 				if !c.streams[n] {
 					c.streams[n] = true
-					list = append(list, n.String())
-					ns2 = append(ns2, n)
+					list = append(list, n)
 				}
 			}
 			if len(list) > 0 {
-				todo = append(todo, work{c, list, ns2})
+				todo = append(todo, work{c, list})
 			}
 		}
 	}
 	f.mu.Unlock()
 	var errs []error
 	for _, w := range todo {
-		if sent, err := w.c.sendChunked(ctx, "SUBSCRIBE", w.streams); err != nil {
-			f.notCarried(w.c, w.names[sent:])
+		if failed, err := w.c.sendChunked(ctx, "SUBSCRIBE", w.names); err != nil {
+			f.notCarried(w.c, failed)
 			errs = append(errs, err)
 		}
 	}
@@ -363,8 +358,8 @@ func (f *Feed) notCarried(c *conn, names []StreamName) {
 // left empty closes its connection.
 func (f *Feed) Unsubscribe(ctx context.Context, names ...StreamName) error {
 	type work struct {
-		c       *conn
-		streams []string
+		c     *conn
+		names []StreamName
 	}
 	var (
 		todo  []work
@@ -388,11 +383,11 @@ func (f *Feed) Unsubscribe(ctx context.Context, names ...StreamName) error {
 			continue
 		}
 		for _, c := range sh.liveConns() {
-			var list []string
+			var list []StreamName
 			for _, n := range ns {
 				if c.streams[n] {
 					delete(c.streams, n)
-					list = append(list, n.String())
+					list = append(list, n)
 				}
 			}
 			if len(list) > 0 {
@@ -406,7 +401,7 @@ func (f *Feed) Unsubscribe(ctx context.Context, names ...StreamName) error {
 	}
 	var errs []error
 	for _, w := range todo {
-		if _, err := w.c.sendChunked(ctx, "UNSUBSCRIBE", w.streams); err != nil {
+		if _, err := w.c.sendChunked(ctx, "UNSUBSCRIBE", w.names); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -490,25 +485,76 @@ const (
 // URLs over 8004 characters; streams beyond it are subscribed live.
 const maxStreamURL = 6000
 
-// sendChunked sends method for streams in chunks and waits for every ack;
-// it returns how many streams were acknowledged.
-func (c *conn) sendChunked(ctx context.Context, method string, streams []string) (int, error) {
-	done := 0
-	for done < len(streams) {
+// sendChunked sends method (SUBSCRIBE or UNSUBSCRIBE) for names in chunks,
+// waiting for each ack, and goes on past a failed chunk while the
+// connection lives; it returns the names whose request failed. After each
+// ack it settles the chunk: a concurrent Subscribe or Unsubscribe of the
+// same streams may have crossed this request on the wire.
+func (c *conn) sendChunked(ctx context.Context, method string, names []StreamName) (failed []StreamName, err error) {
+	var errs []error
+	for done := 0; done < len(names); {
 		n, size := 0, 0
-		for done+n < len(streams) && n < maxParamsPerRequest {
-			size += len(streams[done+n]) + 3 // quotes and comma
+		for done+n < len(names) && n < maxParamsPerRequest {
+			size += len(names[done+n].AppendTo(nil)) + 3 // quotes and comma
 			if n > 0 && size > maxRequestBytes {
 				break
 			}
 			n++
 		}
-		if _, err := c.request(ctx, method, streams[done:done+n]); err != nil {
-			return done, fmt.Errorf("%s %d streams on connection %d: %w", method, n, c.id, err)
-		}
+		chunk := names[done : done+n]
 		done += n
+		if _, err := c.request(ctx, method, streamStrings(chunk)); err != nil {
+			errs = append(errs, fmt.Errorf("%s %d streams on connection %d: %w", method, n, c.id, err))
+			failed = append(failed, chunk...)
+			if ctx.Err() != nil || c.isDone() {
+				failed = append(failed, names[done:]...)
+				break
+			}
+			continue
+		}
+		c.settle(ctx, method == "SUBSCRIBE", chunk)
 	}
-	return done, nil
+	return failed, errors.Join(errs...)
+}
+
+// settle re-sends what the feed wants on c for names just acknowledged as
+// subscribed (or unsubscribed): a request for them decided meanwhile may
+// have reached Binance first, leaving a removed stream subscribed or a
+// wanted one off. Re-sending either is harmless.
+func (c *conn) settle(ctx context.Context, subscribed bool, names []StreamName) {
+	f := c.feed
+	for range 3 {
+		f.mu.Lock()
+		var flip []StreamName
+		for _, n := range names {
+			if c.streams[n] != subscribed {
+				flip = append(flip, n)
+			}
+		}
+		f.mu.Unlock()
+		if len(flip) == 0 {
+			return
+		}
+		method := "SUBSCRIBE"
+		if subscribed {
+			method = "UNSUBSCRIBE"
+		}
+		if _, err := c.request(ctx, method, streamStrings(flip)); err != nil {
+			if ctx.Err() == nil {
+				f.log().Warn("correcting crossed subscription requests failed", "conn", c.id, "method", method, "err", err)
+			}
+			return
+		}
+		subscribed, names = !subscribed, flip
+	}
+}
+
+func streamStrings(names []StreamName) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n.String()
+	}
+	return out
 }
 
 // shardFor returns a shard of route with room, creating one; f.mu held.

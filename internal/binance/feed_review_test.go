@@ -810,3 +810,35 @@ func TestFeedDepthSnapshotFailureReported(t *testing.T) {
 		t.Fatalf("replayed gap %+v unfilled %+v, live %+v %+v", g, u, gap, unfilled)
 	}
 }
+
+// A stream unsubscribed while a connection's SUBSCRIBEs for it are still
+// going out (the reconcile of a new connection sends the streams beyond
+// its URL chunk by chunk, each after the previous ack) must not end up
+// subscribed because its SUBSCRIBE left after the UNSUBSCRIBE.
+func TestFeedUnsubscribeRacingSubscribe(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{MsgLimit: -1})
+	var streams []string
+	for i := range 700 {
+		streams = append(streams, fmt.Sprintf("sym%dusdt@depth@100ms", i))
+	}
+	victim := streams[len(streams)-1] // in the last SUBSCRIBE of the reconcile
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, MessagesPerSecond: 1000}, streams...)
+	ws.SetAckMode(binancetest.AckHeld)
+	e.run(t)
+	e.waitWS(t, "the first SUBSCRIBE", func() bool { return len(ws.Requests()) == 1 })
+	unsub := make(chan error, 1)
+	go func() { unsub <- e.feed.Unsubscribe(context.Background(), fdStream(t, victim)) }()
+	e.waitWS(t, "the UNSUBSCRIBE", func() bool { return len(ws.Requests()) == 2 })
+	ws.SetAckMode(binancetest.AckNormal)
+	if err := <-unsub; err != nil {
+		t.Fatal(err)
+	}
+	e.waitWS(t, "every other stream subscribed, the unsubscribed one not", func() bool {
+		c := ws.Conns()
+		if len(c) != 1 {
+			return false
+		}
+		subs := c[0].Subscriptions()
+		return len(subs) == len(streams)-1 && !slices.Contains(subs, victim)
+	})
+}

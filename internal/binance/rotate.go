@@ -263,29 +263,25 @@ func (sh *shard) goReconcile(ctx context.Context, c *conn) <-chan struct{} {
 func (sh *shard) reconcile(ctx context.Context, c *conn) {
 	f := sh.feed
 	f.mu.Lock()
-	var (
-		sub, unsub []string
-		subNames   []StreamName
-	)
+	var sub, unsub []StreamName
 	cur := make(map[StreamName]bool, len(sh.streams))
 	for _, n := range sh.streams {
 		cur[n] = true
 		if !c.streams[n] {
 			c.streams[n] = true
-			sub = append(sub, n.String())
-			subNames = append(subNames, n)
+			sub = append(sub, n)
 		}
 	}
 	for n := range c.streams {
 		if !cur[n] {
 			delete(c.streams, n)
-			unsub = append(unsub, n.String())
+			unsub = append(unsub, n)
 		}
 	}
 	f.mu.Unlock()
 	if len(sub) > 0 {
-		if sent, err := c.sendChunked(ctx, "SUBSCRIBE", sub); err != nil {
-			f.notCarried(c, subNames[sent:])
+		if failed, err := c.sendChunked(ctx, "SUBSCRIBE", sub); err != nil {
+			f.notCarried(c, failed)
 			if ctx.Err() == nil {
 				f.log().Warn("subscribing on a new connection failed", "conn", c.id, "err", err)
 			}

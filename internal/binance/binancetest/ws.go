@@ -97,6 +97,7 @@ type WS struct {
 	closes    []CloseEvent
 	requests  []Request
 	ackMode   AckMode
+	heldAcks  []heldAck
 	changed   chan struct{}
 	closed    bool
 	pacers    sync.WaitGroup
@@ -126,6 +127,10 @@ const (
 	AckNormal AckMode = iota // {"result":null,"id":N}
 	AckNone                  // apply the request, send no reply
 	AckError                 // reply {"code":2,"msg":"Invalid request: ..."} and do not apply
+	// AckHeld applies the request at once and holds the reply until
+	// SetAckMode leaves AckHeld, then sends the held replies in order: a
+	// slow ack.
+	AckHeld
 )
 
 // NewWS returns a fake websocket server.
@@ -190,11 +195,25 @@ func (s *WS) RejectHandshakes(h ...Handshake) {
 	s.rejects = append(s.rejects, h...)
 }
 
-// SetAckMode changes how later SUBSCRIBE/UNSUBSCRIBE requests are answered.
+// heldAck is a reply AckHeld keeps back.
+type heldAck struct {
+	c   *WSConn
+	msg []byte
+}
+
+// SetAckMode changes how later SUBSCRIBE/UNSUBSCRIBE requests are answered;
+// leaving AckHeld sends the replies held, in order.
 func (s *WS) SetAckMode(m AckMode) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.ackMode = m
+	var held []heldAck
+	if m != AckHeld {
+		held, s.heldAcks = s.heldAcks, nil
+	}
+	s.mu.Unlock()
+	for _, h := range held {
+		h.c.write(websocket.TextMessage, h.msg)
+	}
 }
 
 // Attempts is the number of upgrade requests seen; Connects the number
@@ -749,12 +768,18 @@ func (c *WSConn) handleRequest(msg []byte) {
 				c.order = slices.DeleteFunc(c.order, func(x string) bool { return x == st })
 			}
 		}
+		reply := []byte(fmt.Sprintf(`{"result":null,"id":%s}`, id))
+		held := false
+		if s.ackMode == AckHeld {
+			s.heldAcks = append(s.heldAcks, heldAck{c, reply})
+			held = true
+		}
 		s.notify()
 		s.mu.Unlock()
-		if mode == AckNone {
+		if mode == AckNone || held {
 			return
 		}
-		c.reply(`{"result":null,"id":%s}`, id)
+		c.reply("%s", reply)
 	case "LIST_SUBSCRIPTIONS":
 		list, _ := json.Marshal(c.Subscriptions())
 		c.reply(`{"result":%s,"id":%s}`, list, id)
