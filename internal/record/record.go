@@ -49,7 +49,9 @@ const (
 	KindText Kind = 1
 	// KindBinary is a websocket binary frame.
 	KindBinary Kind = 2
-	// KindOpen marks a connection opening; Data is its URL.
+	// KindOpen marks a connection opening; Data is its URL, Stream names
+	// the feed's shard ("shard 2") so a replay groups a shard's successive
+	// connections even when their URLs differ (empty in older recordings).
 	KindOpen Kind = 3
 	// KindClose marks a connection ending; Data is the reason.
 	KindClose Kind = 4
@@ -60,8 +62,9 @@ const (
 	KindREST Kind = 5
 	// KindFill is the feed's decision about a gap on a stream (Stream is
 	// its name): Data is "start FROM TO", "unfilled FROM TO REASON",
-	// "end [REASON]" or "abandon REASON". Conn is the connection the gap
-	// was seen on.
+	// "end [REASON]", "abandon REASON" or, for a depth gap whose REST
+	// snapshot failed, "nosnapshot FROM TO REASON". Conn is the connection
+	// the gap was seen on.
 	KindFill Kind = 6
 )
 
