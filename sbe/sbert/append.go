@@ -211,13 +211,33 @@ const (
 	Nano
 )
 
+// RFC 3339 years have four digits: the times it can write, in seconds
+// since the Unix epoch.
+const (
+	minRFC3339 = -62167219200 // 0000-01-01T00:00:00Z
+	maxRFC3339 = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // AppendTimestamp appends v (units since the Unix epoch) as RFC 3339 in UTC
 // with the unit's full precision: 2023-11-14T22:13:20.000000Z for
 // microseconds. Zero, which the ims schema uses for "not sent", is written
-// as 0.
+// as 0, and so is any time outside the years 0000-9999 written as its
+// integer (RFC 3339 cannot hold it; time.Unix would wrap around).
 func AppendTimestamp(dst []byte, v int64, u Unit) []byte {
 	if v == 0 {
 		return append(dst, '0')
+	}
+	perSec := int64(1)
+	switch u {
+	case Milli:
+		perSec = 1e3
+	case Micro:
+		perSec = 1e6
+	case Nano:
+		perSec = 1e9
+	}
+	if sec := floorDiv(v, perSec); sec < minRFC3339 || sec > maxRFC3339 {
+		return strconv.AppendInt(dst, v, 10)
 	}
 	var t time.Time
 	layout := "2006-01-02T15:04:05Z07:00"
@@ -235,6 +255,15 @@ func AppendTimestamp(dst []byte, v int64, u Unit) []byte {
 		t = time.Unix(v, 0)
 	}
 	return t.UTC().AppendFormat(dst, layout)
+}
+
+// floorDiv is a/b rounded towards minus infinity (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
 }
 
 // AppendJSONFloat appends f as a JSON number; NaN and infinities, which

@@ -109,6 +109,39 @@ func TestAppendTimestamp(t *testing.T) {
 	_ = AppendTimestamp(nil, math.MinInt64, Second)
 }
 
+// TestAppendTimestampOutOfRange: RFC 3339 has four-digit years, and
+// time.Unix wraps around for huge second counts (math.MinInt64 seconds came
+// out as a date in the year 292277026596). A time outside years 0000-9999
+// is written as the encoded integer instead.
+func TestAppendTimestampOutOfRange(t *testing.T) {
+	for _, tc := range []struct {
+		v    int64
+		u    Unit
+		want string
+	}{
+		{math.MinInt64, Second, "-9223372036854775808"},
+		{math.MaxInt64, Second, "9223372036854775807"},
+		{math.MaxInt64, Milli, "9223372036854775807"},
+		{math.MaxInt64, Micro, "9223372036854775807"},
+		{math.MinInt64, Micro, "-9223372036854775808"},
+		{253402300800000000, Micro, "253402300800000000"},    // 10000-01-01
+		{253402300799999999, Micro, "9999-12-31T23:59:59.999999Z"},
+		{-62167219200000000, Micro, "0000-01-01T00:00:00.000000Z"},
+		{-62167219200000001, Micro, "-62167219200000001"},
+		{-62167219200, Second, "0000-01-01T00:00:00Z"},
+		{-62167219201, Second, "-62167219201"},
+		{253402300799999, Milli, "9999-12-31T23:59:59.999Z"},
+		{253402300800000, Milli, "253402300800000"},
+		// Every int64 of nanoseconds is within 1677-2262.
+		{math.MinInt64, Nano, "1677-09-21T00:12:43.145224192Z"},
+		{math.MaxInt64, Nano, "2262-04-11T23:47:16.854775807Z"},
+	} {
+		if got := string(AppendTimestamp(nil, tc.v, tc.u)); got != tc.want {
+			t.Errorf("AppendTimestamp(%d, %d) = %s, want %s", tc.v, tc.u, got, tc.want)
+		}
+	}
+}
+
 func TestFloats(t *testing.T) {
 	for f, want := range map[float64]string{1.5: "1.5", math.NaN(): `"NaN"`, math.Inf(1): `"+Inf"`, math.Inf(-1): `"-Inf"`} {
 		if got := string(AppendJSONFloat(nil, f, 64)); got != want {
