@@ -32,8 +32,10 @@ one JSON object per line (JSON Lines).
 Input, by default, is raw binary: messages back to back, each delimited by
 its own header, block length, repeating groups and var data. With --hex or
 --base64 the input has one encoded message per line; whitespace inside a
-line is ignored, blank lines are skipped, and hex may start with 0x. Base64
-may use the standard or the URL alphabet, padded or not. With --hex (or
+line is ignored, blank lines are skipped, and a leading byte order mark is
+dropped. Hex may be split into groups by spaces or commas, each group
+optionally starting with 0x ("0x30, 0x00, ..."). Base64 may use the
+standard or the URL alphabet, padded or not. With --hex (or
 --base64) the argument may be the message itself rather than a file: when no
 file of that name exists and the argument is valid hex (base64), it is
 decoded as data.
@@ -52,7 +54,8 @@ nanoseconds for receiveTime); enums are names, or numbers for values the
 schema does not define; symbols lose their NUL padding (ims symbols are
 upper-cased, as the original system's decoder did); repeating groups are
 arrays of objects. Text lines show timestamps in RFC 3339 (UTC, full
-precision) and groups as [{field=value ...} ...].
+precision; a time outside the years 0000-9999 as its integer) and groups
+as [{field=value ...} ...].
 
 A message that is truncated, declares lengths beyond the input or beyond
 sane limits (16 MiB per message), or has an unknown template is reported on

@@ -363,7 +363,7 @@ func (d *decoder) lines(ctx context.Context, r io.Reader) error {
 			if ferr := d.fail(&Error{Line: n, Err: fmt.Errorf("line longer than %d bytes", d.maxLine())}); ferr != nil {
 				return ferr
 			}
-		} else if packed = stripSpace(packed[:0], line); len(packed) > 0 {
+		} else if packed = d.pack(packed[:0], line, n == 1); len(packed) > 0 {
 			var derr error
 			msg, derr = d.decodeText(msg[:0], packed)
 			if derr == nil {
@@ -406,9 +406,6 @@ func (d *decoder) line(msg []byte) error {
 // decodeText decodes packed (a line without whitespace) into dst.
 func (d *decoder) decodeText(dst, packed []byte) ([]byte, error) {
 	if d.opts.Input == Hex {
-		if len(packed) >= 2 && packed[0] == '0' && (packed[1] == 'x' || packed[1] == 'X') {
-			packed = packed[2:]
-		}
 		if len(packed)%2 != 0 {
 			return dst, errors.New("invalid hex: odd number of digits")
 		}
@@ -447,6 +444,40 @@ func growTo(b []byte, n int) []byte {
 		return make([]byte, n)
 	}
 	return b[:n]
+}
+
+// utf8BOM is the byte order mark some editors put at the start of a file.
+const utf8BOM = "\xef\xbb\xbf"
+
+// pack appends the encoded bytes of line to dst: without whitespace, and
+// for hex also without commas and without the 0x (0X) that may start each
+// group ("0x30, 0x00" as in C arrays). first drops a leading byte order
+// mark.
+func (d *decoder) pack(dst, line []byte, first bool) []byte {
+	if first {
+		line = bytes.TrimPrefix(line, []byte(utf8BOM))
+	}
+	if d.opts.Input != Hex {
+		return stripSpace(dst, line)
+	}
+	group := true // at the start of a group
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; c {
+		case ' ', '\t', '\r', '\n', '\v', '\f', ',':
+			group = true
+		case '0':
+			if group && i+1 < len(line) && (line[i+1] == 'x' || line[i+1] == 'X') {
+				i++
+			} else {
+				dst = append(dst, c)
+			}
+			group = false
+		default:
+			dst = append(dst, c)
+			group = false
+		}
+	}
+	return dst
 }
 
 // stripSpace appends line without any ASCII whitespace to dst.

@@ -288,6 +288,45 @@ func TestHexLines(t *testing.T) {
 	}
 }
 
+// TestHexTokenPrefixes: hex copied from C arrays, debuggers and packet
+// dumps puts 0x before every byte or word ("0x30 0x00", "0x30, 0x00,");
+// every group's prefix is dropped, not only the line's. A UTF-8 byte order
+// mark that editors put at the start of a file is ignored.
+func TestHexTokenPrefixes(t *testing.T) {
+	b := tradeBar(t)
+	var perByte, commas, words []string
+	for i, c := range b {
+		perByte = append(perByte, "0x"+hex.EncodeToString([]byte{c}))
+		commas = append(commas, "0X"+strings.ToUpper(hex.EncodeToString([]byte{c}))+",")
+		if i%4 == 0 {
+			words = append(words, "0x"+hex.EncodeToString(b[i:min(i+4, len(b))]))
+		}
+	}
+	in := strings.Join([]string{
+		"\ufeff" + tradeBarHex,       // 1 BOM
+		strings.Join(perByte, " "), // 2
+		strings.Join(commas, " "),  // 3
+		strings.Join(words, "\t"),  // 4
+		"0x30 0x0x00",              // 5 bad: 0x inside a group
+		"30x0",                     // 6 bad: x inside a group
+	}, "\r\n")
+	rr := decodeAll(t, strings.NewReader(in), Options{Format: sbert.FormatJSON, Input: Hex})
+	if rr.err != nil {
+		t.Fatal(rr.err)
+	}
+	if strings.Count(rr.out, tradeBarJSON+"\n") != 4 || rr.res.Messages != 4 {
+		t.Fatalf("out:\n%s\nerrors %q", rr.out, rr.errs)
+	}
+	if len(rr.errs) != 2 || !strings.HasPrefix(rr.errs[0], "line 5: invalid hex") || !strings.HasPrefix(rr.errs[1], "line 6: invalid hex") {
+		t.Fatalf("errors %q", rr.errs)
+	}
+	// A BOM before base64 is ignored too.
+	rr = decodeAll(t, strings.NewReader("\ufeff"+base64.StdEncoding.EncodeToString(b)+"\n"), Options{Format: sbert.FormatJSON, Input: Base64})
+	if rr.out != tradeBarJSON+"\n" || len(rr.errs) != 0 {
+		t.Fatalf("base64 with BOM: %q %q", rr.out, rr.errs)
+	}
+}
+
 func TestBase64Lines(t *testing.T) {
 	tb := tradeBar(t)
 	bin := binanceTrades(t, 2)

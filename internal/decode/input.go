@@ -61,7 +61,7 @@ func isInline(arg string, in Input) bool {
 	d := &decoder{opts: Options{Input: in}}
 	found := false
 	for _, line := range strings.Split(arg, "\n") {
-		packed := stripSpace(nil, []byte(line))
+		packed := d.pack(nil, []byte(line), false)
 		if len(packed) == 0 {
 			continue
 		}
