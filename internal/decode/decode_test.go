@@ -303,7 +303,7 @@ func TestHexTokenPrefixes(t *testing.T) {
 		}
 	}
 	in := strings.Join([]string{
-		"\ufeff" + tradeBarHex,       // 1 BOM
+		"\ufeff" + tradeBarHex,     // 1 BOM
 		strings.Join(perByte, " "), // 2
 		strings.Join(commas, " "),  // 3
 		strings.Join(words, "\t"),  // 4
