@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ClientOptions configure a REST Client. Zero values take the defaults.
@@ -134,8 +136,12 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: HTTP %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
-	if e.Code != 0 || e.Msg != "" {
+	switch {
+	case e.Code != 0:
 		fmt.Fprintf(&b, ": Binance error %d: %s", e.Code, e.Msg)
+	case e.Msg != "":
+		// Not a Binance error body (a proxy's or CDN's page): its start.
+		fmt.Fprintf(&b, ": %s", e.Msg)
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
@@ -153,10 +159,7 @@ func (e *APIError) Is(target error) bool {
 // params, after reserving weight, and returns the 200 body and the time it
 // arrived (ns; the receive time of what is parsed from it).
 func (c *Client) get(ctx context.Context, endpoint string, params url.Values, weight int) ([]byte, int64, error) {
-	u := c.base + c.market.RESTPrefix() + "/" + endpoint
-	if len(params) > 0 {
-		u += "?" + params.Encode()
-	}
+	u := c.url(endpoint, params)
 	for attempt := 0; ; attempt++ {
 		if err := c.budget.Wait(ctx, weight); err != nil {
 			return nil, 0, fmt.Errorf("GET %s: %w", u, err)
@@ -184,6 +187,56 @@ func (c *Client) get(ctx context.Context, endpoint string, params url.Values, we
 			}
 		}
 	}
+}
+
+// bodyStart returns the start of a reply that is not what was expected (an
+// HTML page from a proxy or Cloudflare), on one line: whitespace runs
+// become one space and the text is cut at a character boundary.
+func bodyStart(body []byte) string {
+	const limit = 200
+	var b strings.Builder
+	space := false
+	for _, r := range strings.TrimSpace(string(body[:min(len(body), 4*limit)])) {
+		if b.Len() >= limit {
+			b.WriteString("...")
+			break
+		}
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			r = '?'
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// notJSON reports a 200 reply that is not JSON at all (an HTML page from
+// a proxy or Cloudflare), or nil when it starts like JSON.
+func notJSON(body []byte) error {
+	i := skipWS(body, 0)
+	if i < len(body) && (body[i] == '{' || body[i] == '[') {
+		return nil
+	}
+	if i == len(body) {
+		return errors.New("reply is empty, not JSON")
+	}
+	return fmt.Errorf("reply is not JSON: %q", bodyStart(body))
+}
+
+// url is the URL of endpoint with params, as get requests it.
+func (c *Client) url(endpoint string, params url.Values) string {
+	u := c.base + c.market.RESTPrefix() + "/" + endpoint
+	if len(params) > 0 {
+		u += "?" + params.Encode()
+	}
+	return u
 }
 
 // do sends one request. retry reports whether the failure is worth
@@ -227,7 +280,7 @@ func (c *Client) do(ctx context.Context, u string) (body []byte, retry bool, err
 	if json.Unmarshal(body, &msg) == nil && (msg.Code != 0 || msg.Msg != "") {
 		ae.Code, ae.Msg = msg.Code, msg.Msg
 	} else if len(body) > 0 {
-		ae.Msg = strings.TrimSpace(string(body[:min(len(body), 200)]))
+		ae.Msg = bodyStart(body)
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:

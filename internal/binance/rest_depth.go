@@ -88,7 +88,7 @@ func (c *Client) Depth(ctx context.Context, symbol string, limit int, dst *marke
 		return err
 	}
 	if err := ParseDepthSnapshot(c.market, body, recv, dst); err != nil {
-		return fmt.Errorf("%s depth %s: %w", c.market, sym, err)
+		return fmt.Errorf("GET %s: %s depth %s: %w", c.url("depth", params), c.market, sym, err)
 	}
 	dst.Symbol = sym
 	return nil

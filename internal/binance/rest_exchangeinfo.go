@@ -152,6 +152,9 @@ type filterJSON struct {
 // matched by filterType, not position, and unknown fields are ignored.
 func ParseExchangeInfo(m Market, body []byte) (*ExchangeInfo, error) {
 	var raw exchangeInfoJSON
+	if err := notJSON(body); err != nil {
+		return nil, fmt.Errorf("decoding %s exchangeInfo: %w", m, err)
+	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("decoding %s exchangeInfo: %w", m, err)
 	}
@@ -282,7 +285,9 @@ func (c *Client) fetchExchangeInfo(ctx context.Context, call *infoCall) {
 	body, _, err := c.get(ctx, "exchangeInfo", nil, c.market.exchangeInfoWeight())
 	var info *ExchangeInfo
 	if err == nil {
-		info, err = ParseExchangeInfo(c.market, body)
+		if info, err = ParseExchangeInfo(c.market, body); err != nil {
+			err = fmt.Errorf("GET %s: %w", c.url("exchangeInfo", nil), err)
+		}
 	}
 	if err == nil {
 		if limit, ok := info.RequestWeightLimit(); ok {

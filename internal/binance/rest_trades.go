@@ -95,7 +95,7 @@ func (c *Client) trades(ctx context.Context, endpoint string, weight int, symbol
 	}
 	out, err := ParseTrades(c.market, sym, body, recv)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s %s: %w", c.market, endpoint, sym, err)
+		return nil, fmt.Errorf("GET %s: %s %s %s: %w", c.url(endpoint, params), c.market, endpoint, sym, err)
 	}
 	return out, nil
 }
@@ -104,6 +104,9 @@ func (c *Client) trades(ctx context.Context, endpoint string, weight int, symbol
 // order-book (MARKET) trades; EventTime is the trade time.
 func ParseTrades(m Market, sym market.Symbol, body []byte, recvTime int64) ([]market.Trade, error) {
 	var raw []tradeJSON
+	if err := notJSON(body); err != nil {
+		return nil, fmt.Errorf("decoding trades: %w", err)
+	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("decoding trades: %w", err)
 	}
@@ -146,7 +149,7 @@ func (c *Client) AggTrades(ctx context.Context, symbol string, fromID int64, lim
 	}
 	out, err := ParseAggTrades(c.market, sym, body, recv)
 	if err != nil {
-		return nil, fmt.Errorf("%s aggTrades %s: %w", c.market, sym, err)
+		return nil, fmt.Errorf("GET %s: %s aggTrades %s: %w", c.url("aggTrades", params), c.market, sym, err)
 	}
 	return out, nil
 }
@@ -154,6 +157,9 @@ func (c *Client) AggTrades(ctx context.Context, symbol string, fromID int64, lim
 // ParseAggTrades decodes an /aggTrades body; EventTime is the trade time.
 func ParseAggTrades(m Market, sym market.Symbol, body []byte, recvTime int64) ([]market.AggTrade, error) {
 	var raw []aggTradeJSON
+	if err := notJSON(body); err != nil {
+		return nil, fmt.Errorf("decoding aggTrades: %w", err)
+	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, fmt.Errorf("decoding aggTrades: %w", err)
 	}

@@ -92,16 +92,9 @@ func SymbolFormats() []string { return []string{FormatTable, FormatJSON, FormatC
 // symbolRow is one output record. Sizes are decimal text with trailing zeros
 // dropped ("0.01", not "0.01000000"); futures-only fields are empty on spot.
 type symbolRow struct {
-	Symbol       string `json:"symbol"`
-	Status       string `json:"status"`
-	Base         string `json:"base"`
-	Quote        string `json:"quote"`
-	ContractType string `json:"contractType,omitempty"`
-	Pair         string `json:"pair,omitempty"`
-	MarginAsset  string `json:"marginAsset,omitempty"`
-	ContractSize string `json:"contractSize,omitempty"`
-	TickSize     string `json:"tickSize"`
-	StepSize     string `json:"stepSize"`
+	Symbol, Status, Base, Quote      string
+	ContractType, Pair, MarginAsset  string
+	ContractSize, TickSize, StepSize string
 }
 
 func rowOf(s *SymbolInfo) symbolRow {
@@ -128,18 +121,25 @@ func TrimDecimal(d market.Decimal) string {
 	return s
 }
 
-// columns returns the header and the row cells for m: futures add the
-// contract type, pair and margin asset, COIN-M the contract size.
-func columns(m Market) (header []string, cells func(r *symbolRow) []string) {
+// columns returns the column names (table and CSV headers), the JSON keys
+// and the row cells for m: futures add the contract type, pair and margin
+// asset, COIN-M the contract size. The columns depend on the market only,
+// never on a row's values, so every JSON object of a market has the same
+// keys (an empty value is "", not a missing key).
+func columns(m Market) (header, keys []string, cells func(r *symbolRow) []string) {
 	header = []string{"symbol", "status", "base", "quote"}
+	keys = []string{"symbol", "status", "base", "quote"}
 	fut, coin := m.IsFutures(), m.Family() == FamilyCoinM
 	if fut {
 		header = append(header, "contract_type", "pair", "margin_asset")
+		keys = append(keys, "contractType", "pair", "marginAsset")
 	}
 	if coin {
 		header = append(header, "contract_size")
+		keys = append(keys, "contractSize")
 	}
 	header = append(header, "tick_size", "step_size")
+	keys = append(keys, "tickSize", "stepSize")
 	cells = func(r *symbolRow) []string {
 		c := []string{r.Symbol, r.Status, r.Base, r.Quote}
 		if fut {
@@ -150,14 +150,28 @@ func columns(m Market) (header []string, cells func(r *symbolRow) []string) {
 		}
 		return append(c, r.TickSize, r.StepSize)
 	}
-	return header, cells
+	return header, keys, cells
+}
+
+// appendJSONObject appends {"k0":"v0",...} with the keys in order.
+func appendJSONObject(dst []byte, keys, values []string) []byte {
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(values[i])
+		dst = append(append(append(dst, kb...), ':'), vb...)
+	}
+	return append(dst, '}')
 }
 
 // WriteSymbols writes symbols of market m to w as a table (aligned columns,
 // header in upper case), JSON (one array, one symbol object per line; "[]"
 // when empty) or CSV (with a header line).
 func WriteSymbols(w io.Writer, m Market, infos []SymbolInfo, format string) error {
-	header, cells := columns(m)
+	header, keys, cells := columns(m)
 	switch format {
 	case FormatJSON:
 		bw := bufio.NewWriter(w)
@@ -165,11 +179,10 @@ func WriteSymbols(w io.Writer, m Market, infos []SymbolInfo, format string) erro
 			bw.WriteString("[]\n")
 			return bw.Flush()
 		}
+		var b []byte
 		for i := range infos {
-			b, err := json.Marshal(rowOf(&infos[i]))
-			if err != nil {
-				return err
-			}
+			r := rowOf(&infos[i])
+			b = appendJSONObject(b[:0], keys, cells(&r))
 			if i == 0 {
 				bw.WriteString("[\n")
 			} else {

@@ -195,3 +195,63 @@ func TestSymbolsFailures(t *testing.T) {
 		t.Errorf("network error: exit %d err %q", code, errOut)
 	}
 }
+
+// Every JSON object of one market has the same keys in the same order,
+// whatever the symbol's values: the recorded USD-M exchangeInfo has a
+// PENDING_TRADING symbol whose contractType is "", and its object lost
+// the key (omitempty), so consumers keyed on it broke on that row.
+func TestSymbolsJSONShapeStable(t *testing.T) {
+	srv := fakeBinance(t)
+	want := map[string]string{
+		"spot":  "symbol,status,base,quote,tickSize,stepSize",
+		"usdm":  "symbol,status,base,quote,contractType,pair,marginAsset,tickSize,stepSize",
+		"coinm": "symbol,status,base,quote,contractType,pair,marginAsset,contractSize,tickSize,stepSize",
+	}
+	for m, keys := range want {
+		code, out, errOut := runCLI(t, "", "symbols", "--market", m, "--format", "json", "--rest-url", srv.URL())
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", m, code, errOut)
+		}
+		var rows []json.RawMessage
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) == 0 {
+			t.Fatalf("%s: %v (%d rows)", m, err, len(rows))
+		}
+		for _, r := range rows {
+			dec := json.NewDecoder(strings.NewReader(string(r)))
+			var got []string
+			if _, err := dec.Token(); err != nil {
+				t.Fatal(err)
+			}
+			for dec.More() {
+				k, _ := dec.Token()
+				got = append(got, k.(string))
+				if _, err := dec.Token(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if strings.Join(got, ",") != keys {
+				t.Errorf("%s: keys %v in %s, want %s", m, got, r, keys)
+			}
+		}
+	}
+}
+
+// A reply that is not JSON (a proxy's or Cloudflare's HTML page) names
+// the URL and says what came back, instead of a bare decoder message, and
+// an HTML error page is not passed off as "Binance error 0".
+func TestSymbolsHTMLReply(t *testing.T) {
+	srv := fakeBinance(t)
+	page := "<!DOCTYPE html>\n<html>\n  <head><title>Attention Required! | Cloudflare</title></head>\n</html>\n"
+	srv.Inject(binancetest.Fault{Endpoint: "exchangeInfo", Status: 200, Body: page})
+	code, out, errOut := runCLI(t, "", "symbols", "--rest-url", srv.URL())
+	if code != ExitError || out != "" || !strings.Contains(errOut, srv.URL()+"/api/v3/exchangeInfo") ||
+		!strings.Contains(errOut, "not JSON") || !strings.Contains(errOut, "Attention Required") {
+		t.Errorf("200 HTML: exit %d out %q err %q", code, out, errOut)
+	}
+	srv.Inject(binancetest.Fault{Endpoint: "exchangeInfo", Status: 403, Body: page})
+	code, _, errOut = runCLI(t, "", "symbols", "--rest-url", srv.URL())
+	if code != ExitError || strings.Contains(errOut, "Binance error") || !strings.Contains(errOut, "403") ||
+		!strings.Contains(errOut, "<html> <head><title>Attention Required!") {
+		t.Errorf("403 HTML: exit %d err %q", code, errOut)
+	}
+}
