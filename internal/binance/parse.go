@@ -207,7 +207,10 @@ func (p *Parser) SetRawStream(n StreamName) {
 
 // Parse parses one websocket text frame received at recvTime (ns since the
 // Unix epoch). On success the returned Frame (owned by p) says what it was.
-// A frame that cannot be mapped returns a *ParseError.
+// A frame that cannot be mapped returns a *ParseError. When the first
+// element of an array payload is bad but more follow, Parse returns the
+// error and a Frame (Type FrameNone) with More set: count the error and
+// call Next for the rest, as for a bad element further on.
 func (p *Parser) Parse(frame []byte, recvTime int64) (*Frame, error) {
 	f := &p.frame
 	f.Type = FrameNone
@@ -274,6 +277,13 @@ func (p *Parser) Parse(frame []byte, recvTime int64) (*Frame, error) {
 		p.buf, p.arrPos = frame, int(d.start)+1
 		ok, err := p.Next()
 		if err != nil {
+			if f.More {
+				// A bad first element must not lose the rest of the
+				// array: the caller counts the error and calls Next.
+				f.Type = FrameNone
+				f.Event.Kind, f.Event.Channel = source.KindNone, market.ChannelNone
+				return f, err
+			}
 			return nil, err
 		}
 		if !ok {

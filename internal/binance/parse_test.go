@@ -458,3 +458,37 @@ func TestParseDepthSnapshotSamples(t *testing.T) {
 		}
 	}
 }
+
+// A bad first element of an array payload is reported like a bad later one:
+// the error, and the rest of the array still comes through Next. Before,
+// Parse returned only the error and every other symbol of the frame (a
+// whole !markPrice@arr second) was lost.
+func TestParseArrayPayloadBadFirstElement(t *testing.T) {
+	for _, generic := range []bool{false, true} {
+		p := binance.NewParser(binance.USDM, binance.ParserOptions{})
+		if generic {
+			binance.GenericOnly(p)
+		}
+		frame := `{"stream":"!markPrice@arr","data":[{"e":"markPriceUpdate","E":1,"s":"A"},{"e":"markPriceUpdate","E":1,"s":"B","p":"2"},{"e":"markPriceUpdate","E":1,"s":"C","p":"3"}]}`
+		fr, err := p.Parse([]byte(frame), 0)
+		if err == nil || !strings.Contains(err.Error(), "missing p") || fr == nil || !fr.More || fr.Type != binance.FrameNone {
+			t.Fatalf("generic %v: first: %v %+v", generic, err, fr)
+		}
+		var got []string
+		for fr.More {
+			ok, err := p.Next()
+			if err != nil || !ok || fr.Type != binance.FrameEvent {
+				t.Fatalf("generic %v: next: %v %v", generic, ok, err)
+			}
+			got = append(got, fr.Event.MarkPrice.Symbol.String())
+		}
+		if strings.Join(got, ",") != "B,C" {
+			t.Errorf("generic %v: got %v, want B,C", generic, got)
+		}
+		// A bad only element is an error with nothing more.
+		fr, err = p.Parse([]byte(`{"stream":"!markPrice@arr","data":[{"e":"markPriceUpdate","E":1,"s":"A"}]}`), 0)
+		if err == nil || fr != nil {
+			t.Errorf("generic %v: single bad element: %v %+v", generic, err, fr)
+		}
+	}
+}
