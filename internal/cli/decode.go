@@ -41,7 +41,7 @@ file of that name exists and the argument is valid hex (base64), it is
 decoded as data.
 
 The schema of each message is chosen from its header: schema id 1 with an
-ims template (101-205, 301-320, 801, 802) is the ims schema, schema id 1 with
+ims template (101-205, 301-320, 401-404, 801-803) is the ims schema, schema id 1 with
 a template of 10000-10003 is Binance's market data stream schema
 (stream_1_0.xml). --schema ims or --schema binance-stream decodes every
 message with that schema whatever its header's schema id says.

@@ -1516,6 +1516,1013 @@ func (m *DataError) AppendText(dst []byte) []byte {
 	return dst
 }
 
+// OrderCreateTemplateID is the template id of OrderCreate.
+const OrderCreateTemplateID uint16 = 401
+
+// OrderCreateBlockLength is the length of the OrderCreate root block.
+const OrderCreateBlockLength = 67
+
+// OrderCreate is a flyweight over the OrderCreate message (template 401, 67-byte root block).
+type OrderCreate struct {
+	buf                              []byte
+	block                            *[67]byte // the root block
+	offset, limit, actingBlockLength int
+	actingVersion                    uint16
+}
+
+// WrapForEncode points m at buf[offset:] to write a OrderCreate root block (without header).
+func (m *OrderCreate) WrapForEncode(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 67 {
+		return sbert.ErrShortBuffer
+	}
+	m.buf = buf
+	m.block = (*[67]byte)(buf[offset : offset+67])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+67, 67, SchemaVersion
+	return nil
+}
+
+// WrapAndApplyHeader writes the OrderCreate message header at buf[offset:] and wraps the root block after it for encoding.
+func (m *OrderCreate) WrapAndApplyHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+67 {
+		return sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101910043)
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[67]byte)(buf[start : start+67])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+67, 67, SchemaVersion
+	return nil
+}
+
+// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
+// and checks the whole message (groups and var data included) against buf. After it succeeds no getter
+// reads outside buf; EncodedLength is then the message's length without header.
+func (m *OrderCreate) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVersion uint16) error {
+	m.buf, m.block = buf, nil
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset, int(actingBlockLength), actingVersion
+	bl := int(actingBlockLength)
+	if lo := 67; bl < lo {
+		return sbert.BelowMinimum(`OrderCreate`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if offset < 0 || offset > len(buf) || len(buf)-offset < bl {
+		return sbert.Truncated(`OrderCreate`, "", offset+bl, len(buf))
+	}
+	pos := offset + bl
+	m.block = (*[67]byte)(buf[offset : offset+67])
+	m.limit = pos
+	return nil
+}
+
+// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces OrderCreate
+// of this schema, and wraps the message for decoding as WrapForDecode does.
+func (m *OrderCreate) WrapForDecodeHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
+		return sbert.Truncated(`OrderCreate`, "header", offset+HeaderLength, len(buf))
+	}
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101910000 {
+		return wrongTemplate(`OrderCreate`, 401, buf[offset:])
+	}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 67; bl < lo {
+		return sbert.BelowMinimum(`OrderCreate`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if len(buf)-start < bl {
+		return sbert.Truncated(`OrderCreate`, "", start+bl, len(buf))
+	}
+	m.buf = buf
+	m.block = (*[67]byte)(buf[start : start+67])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
+}
+
+// EncodedLength is the length of the message without header: the root block,
+// groups and var data written (encoding) or checked (decoding) so far.
+func (m *OrderCreate) EncodedLength() int { return m.limit - m.offset }
+
+// ActingVersion is the schema version the message was encoded with.
+func (m *OrderCreate) ActingVersion() uint16 { return m.actingVersion }
+
+// ActingBlockLength is the length of the root block on the wire.
+func (m *OrderCreate) ActingBlockLength() int { return m.actingBlockLength }
+
+// MessageType returns messageType.
+func (m *OrderCreate) MessageType() MessageType {
+	return MessageType(binary.LittleEndian.Uint16(m.block[0:2]))
+}
+
+// SetMessageType sets messageType.
+func (m *OrderCreate) SetMessageType(v MessageType) {
+	binary.LittleEndian.PutUint16(m.block[0:2], uint16(v))
+}
+
+// ExchangeID returns exchangeID.
+func (m *OrderCreate) ExchangeID() ExchangeID {
+	return ExchangeID(m.block[2])
+}
+
+// SetExchangeID sets exchangeID.
+func (m *OrderCreate) SetExchangeID(v ExchangeID) { m.block[2] = uint8(v) }
+
+// ClientID returns clientID.
+func (m *OrderCreate) ClientID() uint16 {
+	return binary.LittleEndian.Uint16(m.block[3:5])
+}
+
+// SetClientID sets clientID.
+func (m *OrderCreate) SetClientID(v uint16) { binary.LittleEndian.PutUint16(m.block[3:5], v) }
+
+// ClientOrderID returns clientOrderID.
+func (m *OrderCreate) ClientOrderID() uint64 {
+	return binary.LittleEndian.Uint64(m.block[5:13])
+}
+
+// SetClientOrderID sets clientOrderID.
+func (m *OrderCreate) SetClientOrderID(v uint64) { binary.LittleEndian.PutUint64(m.block[5:13], v) }
+
+// ExchangeSymbolID returns exchangeSymbolID, a flyweight over its 16 bytes.
+func (m *OrderCreate) ExchangeSymbolID() OrderExchangeSymbolID {
+	return OrderExchangeSymbolID{b: (*[16]byte)(m.block[13:29])}
+}
+
+// OrderType returns orderType.
+func (m *OrderCreate) OrderType() uint8 {
+	return m.block[29]
+}
+
+// SetOrderType sets orderType.
+func (m *OrderCreate) SetOrderType(v uint8) { m.block[29] = v }
+
+// OrderSide returns orderSide.
+func (m *OrderCreate) OrderSide() uint8 {
+	return m.block[30]
+}
+
+// SetOrderSide sets orderSide.
+func (m *OrderCreate) SetOrderSide(v uint8) { m.block[30] = v }
+
+// OrderTimeInForce returns orderTimeInForce.
+func (m *OrderCreate) OrderTimeInForce() uint8 {
+	return m.block[31]
+}
+
+// SetOrderTimeInForce sets orderTimeInForce.
+func (m *OrderCreate) SetOrderTimeInForce(v uint8) { m.block[31] = v }
+
+// OrderTimeExpiry returns orderTimeExpiry.
+func (m *OrderCreate) OrderTimeExpiry() uint64 {
+	return binary.LittleEndian.Uint64(m.block[32:40])
+}
+
+// SetOrderTimeExpiry sets orderTimeExpiry.
+func (m *OrderCreate) SetOrderTimeExpiry(v uint64) { binary.LittleEndian.PutUint64(m.block[32:40], v) }
+
+// OrderTimeExpiryIsNull reports whether orderTimeExpiry holds its null value.
+func (m *OrderCreate) OrderTimeExpiryIsNull() bool {
+	return m.OrderTimeExpiry() == 18446744073709551615
+}
+
+// OrderQty returns orderQty, a flyweight over its 9 bytes.
+func (m *OrderCreate) OrderQty() DecimalQty {
+	return DecimalQty{b: (*[9]byte)(m.block[40:49])}
+}
+
+// OrderPrice returns orderPrice, a flyweight over its 9 bytes.
+func (m *OrderCreate) OrderPrice() DecimalPrice {
+	return DecimalPrice{b: (*[9]byte)(m.block[49:58])}
+}
+
+// OrderStopPrice returns orderStopPrice, a flyweight over its 9 bytes.
+func (m *OrderCreate) OrderStopPrice() DecimalOptional {
+	return DecimalOptional{b: (*[9]byte)(m.block[58:67])}
+}
+
+// AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
+// then every field in schema order.
+func (m *OrderCreate) AppendJSON(dst []byte) []byte {
+	return m.appendJSON(dst, SchemaID, m.actingVersion)
+}
+
+func (m *OrderCreate) appendJSON(dst []byte, schemaID, version uint16) []byte {
+	dst = append(dst, `{"name":"OrderCreate","templateId":401,"schemaId":`...)
+	dst = strconv.AppendUint(dst, uint64(schemaID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(version), 10)
+	dst = append(dst, `,"messageType":`...)
+	dst = m.MessageType().AppendJSON(dst)
+	dst = append(dst, `,"exchangeID":`...)
+	dst = m.ExchangeID().AppendJSON(dst)
+	dst = append(dst, `,"clientID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, `,"clientOrderID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, `,"exchangeSymbolID":`...)
+	dst = m.ExchangeSymbolID().AppendJSON(dst)
+	dst = append(dst, `,"orderType":`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderType()), 10)
+	dst = append(dst, `,"orderSide":`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderSide()), 10)
+	dst = append(dst, `,"orderTimeInForce":`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderTimeInForce()), 10)
+	dst = append(dst, `,"orderTimeExpiry":`...)
+	if v := m.OrderTimeExpiry(); v == 18446744073709551615 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
+	dst = append(dst, `,"orderQty":`...)
+	dst = m.OrderQty().AppendJSON(dst)
+	dst = append(dst, `,"orderPrice":`...)
+	dst = m.OrderPrice().AppendJSON(dst)
+	dst = append(dst, `,"orderStopPrice":`...)
+	dst = m.OrderStopPrice().AppendJSON(dst)
+	return append(dst, '}')
+}
+
+// AppendText appends the message as one line: its name, then field=value pairs.
+func (m *OrderCreate) AppendText(dst []byte) []byte {
+	dst = append(dst, `OrderCreate`...)
+	dst = append(dst, ` messageType=`...)
+	dst = m.MessageType().AppendText(dst)
+	dst = append(dst, ` exchangeID=`...)
+	dst = m.ExchangeID().AppendText(dst)
+	dst = append(dst, ` clientID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, ` clientOrderID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, ` exchangeSymbolID=`...)
+	dst = m.ExchangeSymbolID().AppendText(dst)
+	dst = append(dst, ` orderType=`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderType()), 10)
+	dst = append(dst, ` orderSide=`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderSide()), 10)
+	dst = append(dst, ` orderTimeInForce=`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderTimeInForce()), 10)
+	dst = append(dst, ` orderTimeExpiry=`...)
+	if v := m.OrderTimeExpiry(); v == 18446744073709551615 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
+	dst = append(dst, ` orderQty=`...)
+	dst = m.OrderQty().AppendText(dst)
+	dst = append(dst, ` orderPrice=`...)
+	dst = m.OrderPrice().AppendText(dst)
+	dst = append(dst, ` orderStopPrice=`...)
+	dst = m.OrderStopPrice().AppendText(dst)
+	return dst
+}
+
+// OrderUpdateTemplateID is the template id of OrderUpdate.
+const OrderUpdateTemplateID uint16 = 402
+
+// OrderUpdateBlockLength is the length of the OrderUpdate root block.
+const OrderUpdateBlockLength = 83
+
+// OrderUpdate is a flyweight over the OrderUpdate message (template 402, 83-byte root block).
+type OrderUpdate struct {
+	buf                              []byte
+	block                            *[83]byte // the root block
+	offset, limit, actingBlockLength int
+	actingVersion                    uint16
+}
+
+// WrapForEncode points m at buf[offset:] to write a OrderUpdate root block (without header).
+func (m *OrderUpdate) WrapForEncode(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 83 {
+		return sbert.ErrShortBuffer
+	}
+	m.buf = buf
+	m.block = (*[83]byte)(buf[offset : offset+83])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+83, 83, SchemaVersion
+	return nil
+}
+
+// WrapAndApplyHeader writes the OrderUpdate message header at buf[offset:] and wraps the root block after it for encoding.
+func (m *OrderUpdate) WrapAndApplyHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+83 {
+		return sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101920053)
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[83]byte)(buf[start : start+83])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+83, 83, SchemaVersion
+	return nil
+}
+
+// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
+// and checks the whole message (groups and var data included) against buf. After it succeeds no getter
+// reads outside buf; EncodedLength is then the message's length without header.
+func (m *OrderUpdate) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVersion uint16) error {
+	m.buf, m.block = buf, nil
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset, int(actingBlockLength), actingVersion
+	bl := int(actingBlockLength)
+	if lo := 83; bl < lo {
+		return sbert.BelowMinimum(`OrderUpdate`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if offset < 0 || offset > len(buf) || len(buf)-offset < bl {
+		return sbert.Truncated(`OrderUpdate`, "", offset+bl, len(buf))
+	}
+	pos := offset + bl
+	m.block = (*[83]byte)(buf[offset : offset+83])
+	m.limit = pos
+	return nil
+}
+
+// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces OrderUpdate
+// of this schema, and wraps the message for decoding as WrapForDecode does.
+func (m *OrderUpdate) WrapForDecodeHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
+		return sbert.Truncated(`OrderUpdate`, "header", offset+HeaderLength, len(buf))
+	}
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101920000 {
+		return wrongTemplate(`OrderUpdate`, 402, buf[offset:])
+	}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 83; bl < lo {
+		return sbert.BelowMinimum(`OrderUpdate`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if len(buf)-start < bl {
+		return sbert.Truncated(`OrderUpdate`, "", start+bl, len(buf))
+	}
+	m.buf = buf
+	m.block = (*[83]byte)(buf[start : start+83])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
+}
+
+// EncodedLength is the length of the message without header: the root block,
+// groups and var data written (encoding) or checked (decoding) so far.
+func (m *OrderUpdate) EncodedLength() int { return m.limit - m.offset }
+
+// ActingVersion is the schema version the message was encoded with.
+func (m *OrderUpdate) ActingVersion() uint16 { return m.actingVersion }
+
+// ActingBlockLength is the length of the root block on the wire.
+func (m *OrderUpdate) ActingBlockLength() int { return m.actingBlockLength }
+
+// MessageType returns messageType.
+func (m *OrderUpdate) MessageType() MessageType {
+	return MessageType(binary.LittleEndian.Uint16(m.block[0:2]))
+}
+
+// SetMessageType sets messageType.
+func (m *OrderUpdate) SetMessageType(v MessageType) {
+	binary.LittleEndian.PutUint16(m.block[0:2], uint16(v))
+}
+
+// ExchangeID returns exchangeID.
+func (m *OrderUpdate) ExchangeID() ExchangeID {
+	return ExchangeID(m.block[2])
+}
+
+// SetExchangeID sets exchangeID.
+func (m *OrderUpdate) SetExchangeID(v ExchangeID) { m.block[2] = uint8(v) }
+
+// ClientID returns clientID.
+func (m *OrderUpdate) ClientID() uint16 {
+	return binary.LittleEndian.Uint16(m.block[3:5])
+}
+
+// SetClientID sets clientID.
+func (m *OrderUpdate) SetClientID(v uint16) { binary.LittleEndian.PutUint16(m.block[3:5], v) }
+
+// ClientOrderID returns clientOrderID.
+func (m *OrderUpdate) ClientOrderID() uint64 {
+	return binary.LittleEndian.Uint64(m.block[5:13])
+}
+
+// SetClientOrderID sets clientOrderID.
+func (m *OrderUpdate) SetClientOrderID(v uint64) { binary.LittleEndian.PutUint64(m.block[5:13], v) }
+
+// ExchangeOrderID returns exchangeOrderID, a flyweight over its 16 bytes.
+func (m *OrderUpdate) ExchangeOrderID() ExchangeOrderID {
+	return ExchangeOrderID{b: (*[16]byte)(m.block[13:29])}
+}
+
+// ExchangeSymbolID returns exchangeSymbolID, a flyweight over its 16 bytes.
+func (m *OrderUpdate) ExchangeSymbolID() OrderExchangeSymbolID {
+	return OrderExchangeSymbolID{b: (*[16]byte)(m.block[29:45])}
+}
+
+// OrderType returns orderType.
+func (m *OrderUpdate) OrderType() uint8 {
+	return m.block[45]
+}
+
+// SetOrderType sets orderType.
+func (m *OrderUpdate) SetOrderType(v uint8) { m.block[45] = v }
+
+// OrderSide returns orderSide.
+func (m *OrderUpdate) OrderSide() uint8 {
+	return m.block[46]
+}
+
+// SetOrderSide sets orderSide.
+func (m *OrderUpdate) SetOrderSide(v uint8) { m.block[46] = v }
+
+// TimeInForce returns timeInForce.
+func (m *OrderUpdate) TimeInForce() uint8 {
+	return m.block[47]
+}
+
+// SetTimeInForce sets timeInForce.
+func (m *OrderUpdate) SetTimeInForce(v uint8) { m.block[47] = v }
+
+// TimeExpiry returns timeExpiry.
+func (m *OrderUpdate) TimeExpiry() uint64 {
+	return binary.LittleEndian.Uint64(m.block[48:56])
+}
+
+// SetTimeExpiry sets timeExpiry.
+func (m *OrderUpdate) SetTimeExpiry(v uint64) { binary.LittleEndian.PutUint64(m.block[48:56], v) }
+
+// TimeExpiryIsNull reports whether timeExpiry holds its null value.
+func (m *OrderUpdate) TimeExpiryIsNull() bool { return m.TimeExpiry() == 18446744073709551615 }
+
+// OrderQty returns orderQty, a flyweight over its 9 bytes.
+func (m *OrderUpdate) OrderQty() DecimalQty {
+	return DecimalQty{b: (*[9]byte)(m.block[56:65])}
+}
+
+// OrderPrice returns orderPrice, a flyweight over its 9 bytes.
+func (m *OrderUpdate) OrderPrice() DecimalPrice {
+	return DecimalPrice{b: (*[9]byte)(m.block[65:74])}
+}
+
+// OrderStopPrice returns orderStopPrice, a flyweight over its 9 bytes.
+func (m *OrderUpdate) OrderStopPrice() DecimalOptional {
+	return DecimalOptional{b: (*[9]byte)(m.block[74:83])}
+}
+
+// AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
+// then every field in schema order.
+func (m *OrderUpdate) AppendJSON(dst []byte) []byte {
+	return m.appendJSON(dst, SchemaID, m.actingVersion)
+}
+
+func (m *OrderUpdate) appendJSON(dst []byte, schemaID, version uint16) []byte {
+	dst = append(dst, `{"name":"OrderUpdate","templateId":402,"schemaId":`...)
+	dst = strconv.AppendUint(dst, uint64(schemaID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(version), 10)
+	dst = append(dst, `,"messageType":`...)
+	dst = m.MessageType().AppendJSON(dst)
+	dst = append(dst, `,"exchangeID":`...)
+	dst = m.ExchangeID().AppendJSON(dst)
+	dst = append(dst, `,"clientID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, `,"clientOrderID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, `,"exchangeOrderID":`...)
+	dst = m.ExchangeOrderID().AppendJSON(dst)
+	dst = append(dst, `,"exchangeSymbolID":`...)
+	dst = m.ExchangeSymbolID().AppendJSON(dst)
+	dst = append(dst, `,"orderType":`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderType()), 10)
+	dst = append(dst, `,"orderSide":`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderSide()), 10)
+	dst = append(dst, `,"timeInForce":`...)
+	dst = strconv.AppendUint(dst, uint64(m.TimeInForce()), 10)
+	dst = append(dst, `,"timeExpiry":`...)
+	if v := m.TimeExpiry(); v == 18446744073709551615 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
+	dst = append(dst, `,"orderQty":`...)
+	dst = m.OrderQty().AppendJSON(dst)
+	dst = append(dst, `,"orderPrice":`...)
+	dst = m.OrderPrice().AppendJSON(dst)
+	dst = append(dst, `,"orderStopPrice":`...)
+	dst = m.OrderStopPrice().AppendJSON(dst)
+	return append(dst, '}')
+}
+
+// AppendText appends the message as one line: its name, then field=value pairs.
+func (m *OrderUpdate) AppendText(dst []byte) []byte {
+	dst = append(dst, `OrderUpdate`...)
+	dst = append(dst, ` messageType=`...)
+	dst = m.MessageType().AppendText(dst)
+	dst = append(dst, ` exchangeID=`...)
+	dst = m.ExchangeID().AppendText(dst)
+	dst = append(dst, ` clientID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, ` clientOrderID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, ` exchangeOrderID=`...)
+	dst = m.ExchangeOrderID().AppendText(dst)
+	dst = append(dst, ` exchangeSymbolID=`...)
+	dst = m.ExchangeSymbolID().AppendText(dst)
+	dst = append(dst, ` orderType=`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderType()), 10)
+	dst = append(dst, ` orderSide=`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderSide()), 10)
+	dst = append(dst, ` timeInForce=`...)
+	dst = strconv.AppendUint(dst, uint64(m.TimeInForce()), 10)
+	dst = append(dst, ` timeExpiry=`...)
+	if v := m.TimeExpiry(); v == 18446744073709551615 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
+	dst = append(dst, ` orderQty=`...)
+	dst = m.OrderQty().AppendText(dst)
+	dst = append(dst, ` orderPrice=`...)
+	dst = m.OrderPrice().AppendText(dst)
+	dst = append(dst, ` orderStopPrice=`...)
+	dst = m.OrderStopPrice().AppendText(dst)
+	return dst
+}
+
+// OrderCancelTemplateID is the template id of OrderCancel.
+const OrderCancelTemplateID uint16 = 403
+
+// OrderCancelBlockLength is the length of the OrderCancel root block.
+const OrderCancelBlockLength = 29
+
+// OrderCancel is a flyweight over the OrderCancel message (template 403, 29-byte root block).
+type OrderCancel struct {
+	buf                              []byte
+	block                            *[29]byte // the root block
+	offset, limit, actingBlockLength int
+	actingVersion                    uint16
+}
+
+// WrapForEncode points m at buf[offset:] to write a OrderCancel root block (without header).
+func (m *OrderCancel) WrapForEncode(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 29 {
+		return sbert.ErrShortBuffer
+	}
+	m.buf = buf
+	m.block = (*[29]byte)(buf[offset : offset+29])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+29, 29, SchemaVersion
+	return nil
+}
+
+// WrapAndApplyHeader writes the OrderCancel message header at buf[offset:] and wraps the root block after it for encoding.
+func (m *OrderCancel) WrapAndApplyHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+29 {
+		return sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000100010193001d)
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[29]byte)(buf[start : start+29])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+29, 29, SchemaVersion
+	return nil
+}
+
+// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
+// and checks the whole message (groups and var data included) against buf. After it succeeds no getter
+// reads outside buf; EncodedLength is then the message's length without header.
+func (m *OrderCancel) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVersion uint16) error {
+	m.buf, m.block = buf, nil
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset, int(actingBlockLength), actingVersion
+	bl := int(actingBlockLength)
+	if lo := 29; bl < lo {
+		return sbert.BelowMinimum(`OrderCancel`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if offset < 0 || offset > len(buf) || len(buf)-offset < bl {
+		return sbert.Truncated(`OrderCancel`, "", offset+bl, len(buf))
+	}
+	pos := offset + bl
+	m.block = (*[29]byte)(buf[offset : offset+29])
+	m.limit = pos
+	return nil
+}
+
+// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces OrderCancel
+// of this schema, and wraps the message for decoding as WrapForDecode does.
+func (m *OrderCancel) WrapForDecodeHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
+		return sbert.Truncated(`OrderCancel`, "header", offset+HeaderLength, len(buf))
+	}
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101930000 {
+		return wrongTemplate(`OrderCancel`, 403, buf[offset:])
+	}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 29; bl < lo {
+		return sbert.BelowMinimum(`OrderCancel`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if len(buf)-start < bl {
+		return sbert.Truncated(`OrderCancel`, "", start+bl, len(buf))
+	}
+	m.buf = buf
+	m.block = (*[29]byte)(buf[start : start+29])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
+}
+
+// EncodedLength is the length of the message without header: the root block,
+// groups and var data written (encoding) or checked (decoding) so far.
+func (m *OrderCancel) EncodedLength() int { return m.limit - m.offset }
+
+// ActingVersion is the schema version the message was encoded with.
+func (m *OrderCancel) ActingVersion() uint16 { return m.actingVersion }
+
+// ActingBlockLength is the length of the root block on the wire.
+func (m *OrderCancel) ActingBlockLength() int { return m.actingBlockLength }
+
+// MessageType returns messageType.
+func (m *OrderCancel) MessageType() MessageType {
+	return MessageType(binary.LittleEndian.Uint16(m.block[0:2]))
+}
+
+// SetMessageType sets messageType.
+func (m *OrderCancel) SetMessageType(v MessageType) {
+	binary.LittleEndian.PutUint16(m.block[0:2], uint16(v))
+}
+
+// ExchangeID returns exchangeID.
+func (m *OrderCancel) ExchangeID() ExchangeID {
+	return ExchangeID(m.block[2])
+}
+
+// SetExchangeID sets exchangeID.
+func (m *OrderCancel) SetExchangeID(v ExchangeID) { m.block[2] = uint8(v) }
+
+// ClientID returns clientID.
+func (m *OrderCancel) ClientID() uint16 {
+	return binary.LittleEndian.Uint16(m.block[3:5])
+}
+
+// SetClientID sets clientID.
+func (m *OrderCancel) SetClientID(v uint16) { binary.LittleEndian.PutUint16(m.block[3:5], v) }
+
+// ClientOrderID returns clientOrderID.
+func (m *OrderCancel) ClientOrderID() uint64 {
+	return binary.LittleEndian.Uint64(m.block[5:13])
+}
+
+// SetClientOrderID sets clientOrderID.
+func (m *OrderCancel) SetClientOrderID(v uint64) { binary.LittleEndian.PutUint64(m.block[5:13], v) }
+
+// ExchangeOrderID returns exchangeOrderID, a flyweight over its 16 bytes.
+func (m *OrderCancel) ExchangeOrderID() ExchangeOrderID {
+	return ExchangeOrderID{b: (*[16]byte)(m.block[13:29])}
+}
+
+// AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
+// then every field in schema order.
+func (m *OrderCancel) AppendJSON(dst []byte) []byte {
+	return m.appendJSON(dst, SchemaID, m.actingVersion)
+}
+
+func (m *OrderCancel) appendJSON(dst []byte, schemaID, version uint16) []byte {
+	dst = append(dst, `{"name":"OrderCancel","templateId":403,"schemaId":`...)
+	dst = strconv.AppendUint(dst, uint64(schemaID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(version), 10)
+	dst = append(dst, `,"messageType":`...)
+	dst = m.MessageType().AppendJSON(dst)
+	dst = append(dst, `,"exchangeID":`...)
+	dst = m.ExchangeID().AppendJSON(dst)
+	dst = append(dst, `,"clientID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, `,"clientOrderID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, `,"exchangeOrderID":`...)
+	dst = m.ExchangeOrderID().AppendJSON(dst)
+	return append(dst, '}')
+}
+
+// AppendText appends the message as one line: its name, then field=value pairs.
+func (m *OrderCancel) AppendText(dst []byte) []byte {
+	dst = append(dst, `OrderCancel`...)
+	dst = append(dst, ` messageType=`...)
+	dst = m.MessageType().AppendText(dst)
+	dst = append(dst, ` exchangeID=`...)
+	dst = m.ExchangeID().AppendText(dst)
+	dst = append(dst, ` clientID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, ` clientOrderID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, ` exchangeOrderID=`...)
+	dst = m.ExchangeOrderID().AppendText(dst)
+	return dst
+}
+
+// OrderCancelAllTemplateID is the template id of OrderCancelAll.
+const OrderCancelAllTemplateID uint16 = 404
+
+// OrderCancelAllBlockLength is the length of the OrderCancelAll root block.
+const OrderCancelAllBlockLength = 5
+
+// OrderCancelAll is a flyweight over the OrderCancelAll message (template 404, 5-byte root block).
+type OrderCancelAll struct {
+	buf                              []byte
+	block                            *[5]byte // the root block
+	offset, limit, actingBlockLength int
+	actingVersion                    uint16
+}
+
+// WrapForEncode points m at buf[offset:] to write a OrderCancelAll root block (without header).
+func (m *OrderCancelAll) WrapForEncode(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 5 {
+		return sbert.ErrShortBuffer
+	}
+	m.buf = buf
+	m.block = (*[5]byte)(buf[offset : offset+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+5, 5, SchemaVersion
+	return nil
+}
+
+// WrapAndApplyHeader writes the OrderCancelAll message header at buf[offset:] and wraps the root block after it for encoding.
+func (m *OrderCancelAll) WrapAndApplyHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+5 {
+		return sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x0001000101940005)
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+5, 5, SchemaVersion
+	return nil
+}
+
+// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
+// and checks the whole message (groups and var data included) against buf. After it succeeds no getter
+// reads outside buf; EncodedLength is then the message's length without header.
+func (m *OrderCancelAll) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVersion uint16) error {
+	m.buf, m.block = buf, nil
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset, int(actingBlockLength), actingVersion
+	bl := int(actingBlockLength)
+	if lo := 5; bl < lo {
+		return sbert.BelowMinimum(`OrderCancelAll`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if offset < 0 || offset > len(buf) || len(buf)-offset < bl {
+		return sbert.Truncated(`OrderCancelAll`, "", offset+bl, len(buf))
+	}
+	pos := offset + bl
+	m.block = (*[5]byte)(buf[offset : offset+5])
+	m.limit = pos
+	return nil
+}
+
+// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces OrderCancelAll
+// of this schema, and wraps the message for decoding as WrapForDecode does.
+func (m *OrderCancelAll) WrapForDecodeHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
+		return sbert.Truncated(`OrderCancelAll`, "header", offset+HeaderLength, len(buf))
+	}
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000101940000 {
+		return wrongTemplate(`OrderCancelAll`, 404, buf[offset:])
+	}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 5; bl < lo {
+		return sbert.BelowMinimum(`OrderCancelAll`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if len(buf)-start < bl {
+		return sbert.Truncated(`OrderCancelAll`, "", start+bl, len(buf))
+	}
+	m.buf = buf
+	m.block = (*[5]byte)(buf[start : start+5])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
+}
+
+// EncodedLength is the length of the message without header: the root block,
+// groups and var data written (encoding) or checked (decoding) so far.
+func (m *OrderCancelAll) EncodedLength() int { return m.limit - m.offset }
+
+// ActingVersion is the schema version the message was encoded with.
+func (m *OrderCancelAll) ActingVersion() uint16 { return m.actingVersion }
+
+// ActingBlockLength is the length of the root block on the wire.
+func (m *OrderCancelAll) ActingBlockLength() int { return m.actingBlockLength }
+
+// MessageType returns messageType.
+func (m *OrderCancelAll) MessageType() MessageType {
+	return MessageType(binary.LittleEndian.Uint16(m.block[0:2]))
+}
+
+// SetMessageType sets messageType.
+func (m *OrderCancelAll) SetMessageType(v MessageType) {
+	binary.LittleEndian.PutUint16(m.block[0:2], uint16(v))
+}
+
+// ExchangeID returns exchangeID.
+func (m *OrderCancelAll) ExchangeID() ExchangeID {
+	return ExchangeID(m.block[2])
+}
+
+// SetExchangeID sets exchangeID.
+func (m *OrderCancelAll) SetExchangeID(v ExchangeID) { m.block[2] = uint8(v) }
+
+// ClientID returns clientID.
+func (m *OrderCancelAll) ClientID() uint16 {
+	return binary.LittleEndian.Uint16(m.block[3:5])
+}
+
+// SetClientID sets clientID.
+func (m *OrderCancelAll) SetClientID(v uint16) { binary.LittleEndian.PutUint16(m.block[3:5], v) }
+
+// AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
+// then every field in schema order.
+func (m *OrderCancelAll) AppendJSON(dst []byte) []byte {
+	return m.appendJSON(dst, SchemaID, m.actingVersion)
+}
+
+func (m *OrderCancelAll) appendJSON(dst []byte, schemaID, version uint16) []byte {
+	dst = append(dst, `{"name":"OrderCancelAll","templateId":404,"schemaId":`...)
+	dst = strconv.AppendUint(dst, uint64(schemaID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(version), 10)
+	dst = append(dst, `,"messageType":`...)
+	dst = m.MessageType().AppendJSON(dst)
+	dst = append(dst, `,"exchangeID":`...)
+	dst = m.ExchangeID().AppendJSON(dst)
+	dst = append(dst, `,"clientID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	return append(dst, '}')
+}
+
+// AppendText appends the message as one line: its name, then field=value pairs.
+func (m *OrderCancelAll) AppendText(dst []byte) []byte {
+	dst = append(dst, `OrderCancelAll`...)
+	dst = append(dst, ` messageType=`...)
+	dst = m.MessageType().AppendText(dst)
+	dst = append(dst, ` exchangeID=`...)
+	dst = m.ExchangeID().AppendText(dst)
+	dst = append(dst, ` clientID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	return dst
+}
+
+// OrderErrorTemplateID is the template id of OrderError.
+const OrderErrorTemplateID uint16 = 803
+
+// OrderErrorBlockLength is the length of the OrderError root block.
+const OrderErrorBlockLength = 29
+
+// OrderError is a flyweight over the OrderError message (template 803, 29-byte root block).
+type OrderError struct {
+	buf                              []byte
+	block                            *[29]byte // the root block
+	offset, limit, actingBlockLength int
+	actingVersion                    uint16
+}
+
+// WrapForEncode points m at buf[offset:] to write a OrderError root block (without header).
+func (m *OrderError) WrapForEncode(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 29 {
+		return sbert.ErrShortBuffer
+	}
+	m.buf = buf
+	m.block = (*[29]byte)(buf[offset : offset+29])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset+29, 29, SchemaVersion
+	return nil
+}
+
+// WrapAndApplyHeader writes the OrderError message header at buf[offset:] and wraps the root block after it for encoding.
+func (m *OrderError) WrapAndApplyHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength+29 {
+		return sbert.ErrShortBuffer
+	}
+	binary.LittleEndian.PutUint64(buf[offset:offset+8], 0x000100010323001d)
+	start := offset + HeaderLength
+	m.buf = buf
+	m.block = (*[29]byte)(buf[start : start+29])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+29, 29, SchemaVersion
+	return nil
+}
+
+// WrapForDecode points m at the root block at buf[offset:] with the header's block length and version,
+// and checks the whole message (groups and var data included) against buf. After it succeeds no getter
+// reads outside buf; EncodedLength is then the message's length without header.
+func (m *OrderError) WrapForDecode(buf []byte, offset int, actingBlockLength, actingVersion uint16) error {
+	m.buf, m.block = buf, nil
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = offset, offset, int(actingBlockLength), actingVersion
+	bl := int(actingBlockLength)
+	if lo := 29; bl < lo {
+		return sbert.BelowMinimum(`OrderError`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if offset < 0 || offset > len(buf) || len(buf)-offset < bl {
+		return sbert.Truncated(`OrderError`, "", offset+bl, len(buf))
+	}
+	pos := offset + bl
+	m.block = (*[29]byte)(buf[offset : offset+29])
+	m.limit = pos
+	return nil
+}
+
+// WrapForDecodeHeader reads the message header at buf[offset:], checks that it announces OrderError
+// of this schema, and wraps the message for decoding as WrapForDecode does.
+func (m *OrderError) WrapForDecodeHeader(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < HeaderLength {
+		return sbert.Truncated(`OrderError`, "header", offset+HeaderLength, len(buf))
+	}
+	h := binary.LittleEndian.Uint64(buf[offset : offset+8])
+	if h&0x0000ffffffff0000 != 0x0000000103230000 {
+		return wrongTemplate(`OrderError`, 803, buf[offset:])
+	}
+	bl, start := int(uint16(h)), offset+HeaderLength
+	if lo := 29; bl < lo {
+		return sbert.BelowMinimum(`OrderError`, "", "blockLength", int64(bl), int64(lo))
+	}
+	if len(buf)-start < bl {
+		return sbert.Truncated(`OrderError`, "", start+bl, len(buf))
+	}
+	m.buf = buf
+	m.block = (*[29]byte)(buf[start : start+29])
+	m.offset, m.limit, m.actingBlockLength, m.actingVersion = start, start+bl, bl, uint16(h>>48)
+	return nil
+}
+
+// EncodedLength is the length of the message without header: the root block,
+// groups and var data written (encoding) or checked (decoding) so far.
+func (m *OrderError) EncodedLength() int { return m.limit - m.offset }
+
+// ActingVersion is the schema version the message was encoded with.
+func (m *OrderError) ActingVersion() uint16 { return m.actingVersion }
+
+// ActingBlockLength is the length of the root block on the wire.
+func (m *OrderError) ActingBlockLength() int { return m.actingBlockLength }
+
+// MessageType returns messageType.
+func (m *OrderError) MessageType() MessageType {
+	return MessageType(binary.LittleEndian.Uint16(m.block[0:2]))
+}
+
+// SetMessageType sets messageType.
+func (m *OrderError) SetMessageType(v MessageType) {
+	binary.LittleEndian.PutUint16(m.block[0:2], uint16(v))
+}
+
+// ClientID returns clientID.
+func (m *OrderError) ClientID() uint16 {
+	return binary.LittleEndian.Uint16(m.block[2:4])
+}
+
+// SetClientID sets clientID.
+func (m *OrderError) SetClientID(v uint16) { binary.LittleEndian.PutUint16(m.block[2:4], v) }
+
+// ClientOrderID returns clientOrderID.
+func (m *OrderError) ClientOrderID() uint64 {
+	return binary.LittleEndian.Uint64(m.block[4:12])
+}
+
+// SetClientOrderID sets clientOrderID.
+func (m *OrderError) SetClientOrderID(v uint64) { binary.LittleEndian.PutUint64(m.block[4:12], v) }
+
+// ExchangeOrderID returns exchangeOrderID, a flyweight over its 16 bytes.
+func (m *OrderError) ExchangeOrderID() ExchangeOrderID {
+	return ExchangeOrderID{b: (*[16]byte)(m.block[12:28])}
+}
+
+// OrderErrorType returns orderErrorType.
+func (m *OrderError) OrderErrorType() uint8 {
+	return m.block[28]
+}
+
+// SetOrderErrorType sets orderErrorType.
+func (m *OrderError) SetOrderErrorType(v uint8) { m.block[28] = v }
+
+// AppendJSON appends the message as one JSON object: name, templateId, schemaId, version,
+// then every field in schema order.
+func (m *OrderError) AppendJSON(dst []byte) []byte {
+	return m.appendJSON(dst, SchemaID, m.actingVersion)
+}
+
+func (m *OrderError) appendJSON(dst []byte, schemaID, version uint16) []byte {
+	dst = append(dst, `{"name":"OrderError","templateId":803,"schemaId":`...)
+	dst = strconv.AppendUint(dst, uint64(schemaID), 10)
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendUint(dst, uint64(version), 10)
+	dst = append(dst, `,"messageType":`...)
+	dst = m.MessageType().AppendJSON(dst)
+	dst = append(dst, `,"clientID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, `,"clientOrderID":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, `,"exchangeOrderID":`...)
+	dst = m.ExchangeOrderID().AppendJSON(dst)
+	dst = append(dst, `,"orderErrorType":`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderErrorType()), 10)
+	return append(dst, '}')
+}
+
+// AppendText appends the message as one line: its name, then field=value pairs.
+func (m *OrderError) AppendText(dst []byte) []byte {
+	dst = append(dst, `OrderError`...)
+	dst = append(dst, ` messageType=`...)
+	dst = m.MessageType().AppendText(dst)
+	dst = append(dst, ` clientID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientID()), 10)
+	dst = append(dst, ` clientOrderID=`...)
+	dst = strconv.AppendUint(dst, uint64(m.ClientOrderID()), 10)
+	dst = append(dst, ` exchangeOrderID=`...)
+	dst = m.ExchangeOrderID().AppendText(dst)
+	dst = append(dst, ` orderErrorType=`...)
+	dst = strconv.AppendUint(dst, uint64(m.OrderErrorType()), 10)
+	return dst
+}
+
 // TradeTemplateID is the template id of Trade.
 const TradeTemplateID uint16 = 301
 

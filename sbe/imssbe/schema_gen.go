@@ -83,6 +83,16 @@ func TemplateName(templateID uint16) string {
 		return `ClientError`
 	case 802:
 		return `DataError`
+	case 401:
+		return `OrderCreate`
+	case 402:
+		return `OrderUpdate`
+	case 403:
+		return `OrderCancel`
+	case 404:
+		return `OrderCancelAll`
+	case 803:
+		return `OrderError`
 	case 301:
 		return `Trade`
 	case 302:
@@ -189,6 +199,36 @@ func (Codec) Validate(msg []byte) (int, error) {
 		return HeaderLength + m.EncodedLength(), nil
 	case 802:
 		var m DataError
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return 0, err
+		}
+		return HeaderLength + m.EncodedLength(), nil
+	case 401:
+		var m OrderCreate
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return 0, err
+		}
+		return HeaderLength + m.EncodedLength(), nil
+	case 402:
+		var m OrderUpdate
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return 0, err
+		}
+		return HeaderLength + m.EncodedLength(), nil
+	case 403:
+		var m OrderCancel
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return 0, err
+		}
+		return HeaderLength + m.EncodedLength(), nil
+	case 404:
+		var m OrderCancelAll
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return 0, err
+		}
+		return HeaderLength + m.EncodedLength(), nil
+	case 803:
+		var m OrderError
 		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
 			return 0, err
 		}
@@ -361,6 +401,61 @@ func (Codec) Append(dst, msg []byte, f sbert.Format) ([]byte, int, error) {
 		return dst, HeaderLength + m.EncodedLength(), nil
 	case 802:
 		var m DataError
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return dst, 0, err
+		}
+		if f == sbert.FormatJSON {
+			dst = m.appendJSON(dst, h.SchemaID, h.Version)
+		} else {
+			dst = m.AppendText(dst)
+		}
+		return dst, HeaderLength + m.EncodedLength(), nil
+	case 401:
+		var m OrderCreate
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return dst, 0, err
+		}
+		if f == sbert.FormatJSON {
+			dst = m.appendJSON(dst, h.SchemaID, h.Version)
+		} else {
+			dst = m.AppendText(dst)
+		}
+		return dst, HeaderLength + m.EncodedLength(), nil
+	case 402:
+		var m OrderUpdate
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return dst, 0, err
+		}
+		if f == sbert.FormatJSON {
+			dst = m.appendJSON(dst, h.SchemaID, h.Version)
+		} else {
+			dst = m.AppendText(dst)
+		}
+		return dst, HeaderLength + m.EncodedLength(), nil
+	case 403:
+		var m OrderCancel
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return dst, 0, err
+		}
+		if f == sbert.FormatJSON {
+			dst = m.appendJSON(dst, h.SchemaID, h.Version)
+		} else {
+			dst = m.AppendText(dst)
+		}
+		return dst, HeaderLength + m.EncodedLength(), nil
+	case 404:
+		var m OrderCancelAll
+		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
+			return dst, 0, err
+		}
+		if f == sbert.FormatJSON {
+			dst = m.appendJSON(dst, h.SchemaID, h.Version)
+		} else {
+			dst = m.AppendText(dst)
+		}
+		return dst, HeaderLength + m.EncodedLength(), nil
+	case 803:
+		var m OrderError
 		if err := m.WrapForDecode(msg, HeaderLength, h.BlockLength, h.Version); err != nil {
 			return dst, 0, err
 		}

@@ -222,6 +222,106 @@ func (c DecimalVolume) AppendText(dst []byte) []byte {
 	return sbert.AppendDecimal(dst, int64(c.Num()), int(c.Scale()))
 }
 
+// ExchangeOrderID is a flyweight over the ExchangeOrderID composite (16 bytes).
+// An exchange order id as two uint64 halves
+type ExchangeOrderID struct{ b *[16]byte }
+
+// ExchangeOrderIDEncodedLength is the encoded size of ExchangeOrderID in bytes.
+const ExchangeOrderIDEncodedLength = 16
+
+// Wrap points c at buf[offset:offset+16].
+func (c *ExchangeOrderID) Wrap(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 16 {
+		return sbert.ErrShortBuffer
+	}
+	c.b = (*[16]byte)(buf[offset : offset+16])
+	return nil
+}
+
+// First returns first.
+func (c ExchangeOrderID) First() uint64 {
+	return binary.LittleEndian.Uint64(c.b[0:8])
+}
+
+// SetFirst sets first.
+func (c ExchangeOrderID) SetFirst(v uint64) { binary.LittleEndian.PutUint64(c.b[0:8], v) }
+
+// Second returns second.
+func (c ExchangeOrderID) Second() uint64 {
+	return binary.LittleEndian.Uint64(c.b[8:16])
+}
+
+// SetSecond sets second.
+func (c ExchangeOrderID) SetSecond(v uint64) { binary.LittleEndian.PutUint64(c.b[8:16], v) }
+
+// AppendJSON appends c as a JSON object of its members.
+func (c ExchangeOrderID) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"first":`...)
+	dst = strconv.AppendUint(dst, uint64(c.First()), 10)
+	dst = append(dst, `,"second":`...)
+	dst = strconv.AppendUint(dst, uint64(c.Second()), 10)
+	return append(dst, '}')
+}
+
+// AppendText appends c as {member=value ...}.
+func (c ExchangeOrderID) AppendText(dst []byte) []byte {
+	dst = append(dst, `{first=`...)
+	dst = strconv.AppendUint(dst, uint64(c.First()), 10)
+	dst = append(dst, ` second=`...)
+	dst = strconv.AppendUint(dst, uint64(c.Second()), 10)
+	return append(dst, '}')
+}
+
+// OrderExchangeSymbolID is a flyweight over the OrderExchangeSymbolID composite (16 bytes).
+// An exchange symbol id as two uint64 halves
+type OrderExchangeSymbolID struct{ b *[16]byte }
+
+// OrderExchangeSymbolIDEncodedLength is the encoded size of OrderExchangeSymbolID in bytes.
+const OrderExchangeSymbolIDEncodedLength = 16
+
+// Wrap points c at buf[offset:offset+16].
+func (c *OrderExchangeSymbolID) Wrap(buf []byte, offset int) error {
+	if offset < 0 || offset > len(buf) || len(buf)-offset < 16 {
+		return sbert.ErrShortBuffer
+	}
+	c.b = (*[16]byte)(buf[offset : offset+16])
+	return nil
+}
+
+// First returns first.
+func (c OrderExchangeSymbolID) First() uint64 {
+	return binary.LittleEndian.Uint64(c.b[0:8])
+}
+
+// SetFirst sets first.
+func (c OrderExchangeSymbolID) SetFirst(v uint64) { binary.LittleEndian.PutUint64(c.b[0:8], v) }
+
+// Second returns second.
+func (c OrderExchangeSymbolID) Second() uint64 {
+	return binary.LittleEndian.Uint64(c.b[8:16])
+}
+
+// SetSecond sets second.
+func (c OrderExchangeSymbolID) SetSecond(v uint64) { binary.LittleEndian.PutUint64(c.b[8:16], v) }
+
+// AppendJSON appends c as a JSON object of its members.
+func (c OrderExchangeSymbolID) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"first":`...)
+	dst = strconv.AppendUint(dst, uint64(c.First()), 10)
+	dst = append(dst, `,"second":`...)
+	dst = strconv.AppendUint(dst, uint64(c.Second()), 10)
+	return append(dst, '}')
+}
+
+// AppendText appends c as {member=value ...}.
+func (c OrderExchangeSymbolID) AppendText(dst []byte) []byte {
+	dst = append(dst, `{first=`...)
+	dst = strconv.AppendUint(dst, uint64(c.First()), 10)
+	dst = append(dst, ` second=`...)
+	dst = strconv.AppendUint(dst, uint64(c.Second()), 10)
+	return append(dst, '}')
+}
+
 // DecimalQty is a flyweight over the DecimalQty composite (9 bytes).
 // A quantity as (mantissa, scale)
 type DecimalQty struct{ b *[9]byte }
