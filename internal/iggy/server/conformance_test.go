@@ -159,10 +159,20 @@ func TestConformanceLogin(t *testing.T) {
 	c.exact("username too long", login(string(bytes.Repeat([]byte("u"), 51)), "secret", "", ""), errFrame(wire.ErrInvalidUsername))
 	c.exact("password too short", login("iggy", "ab", "", ""), errFrame(wire.ErrInvalidPassword))
 	c.exact("password too long", login("iggy", string(bytes.Repeat([]byte("p"), 101)), "", ""), errFrame(wire.ErrInvalidPassword))
+	// Login decodes as Iggy 0.8's LoginUserRequest: an empty username fails
+	// WireName validation (InvalidFormat), an empty password the length
+	// check, and version_len/context_len are always present.
+	c.exact("empty username", login("", "secret", "", ""), errFrame(wire.ErrInvalidFormat))
+	c.exact("empty password", login("iggy", "", "", ""), errFrame(wire.ErrInvalidPassword))
+	c.exact("no version/context lengths", frame(wire.CmdLoginUser, cat(name8("iggy"), name8("iggy"))), errFrame(wire.ErrInvalidCommand))
+	c.exact("version longer than the payload", frame(wire.CmdLoginUser, cat(name8("iggy"), name8("iggy"), u32b(math.MaxUint32), u32b(0))), errFrame(wire.ErrInvalidCommand))
 	c.exact("still anonymous", frame(wire.CmdGetStreams, nil), errFrame(wire.ErrUnauthenticated))
 	// version and context are free-form and ignored.
 	c.exact("login with version and context", login("alice", "secret", "whatever 9.9", "ctx"), "000000000400000002000000") // alice is user 2
 	c.exact("root login replaces the session's user", login("iggy", "iggy", "0.8.0", ""), "000000000400000000000000")
+	// A failed login leaves the session signed in as it was.
+	c.exact("wrong password while signed in", login("iggy", "wrong", "", ""), errFrame(wire.ErrInvalidCredentials))
+	c.exact("still signed in", frame(wire.CmdGetStreams, nil), okEmpty)
 
 	// A personal access token logs in as its owner; an unknown one fails.
 	tok := root.ok(wire.CmdCreateAccessToken, cat(name8("tok1"), u64b(0)))
@@ -539,5 +549,82 @@ func TestConformanceErrorsKeepConnection(t *testing.T) {
 	for _, st := range steps {
 		c.exact(st.name, frame(st.code, st.p), errFrame(st.want))
 		c.exact(st.name+": ping after", frame(wire.CmdPing, nil), okEmpty)
+	}
+}
+
+// §4.1–§4.3, §4.7, §5.4: the counters of the response layouts agree with
+// what was sent (sizes are whole 64-byte frames), lists come sorted by id,
+// and GetMe names the groups the client joined.
+func TestConformanceResponseCounters(t *testing.T) {
+	_, c, s, tp := serveTopic(t, Config{}, 2)
+	tp2 := c.createTopic(s, "a-second", 1)
+	s2 := c.createStream("another")
+	if p := c.poll(consumerOf(1), s, tp, somePartition(1), pollFirst, 0, 10, false); p.partition != 1 || p.current != 0 || len(p.offsets) != 0 {
+		t.Fatalf("empty partition poll: %+v", p)
+	}
+	c.send(s, tp, partitionID(0), []byte("a"), []byte("bb"), []byte("ccc"))
+	c.send(s, tp, partitionID(1), []byte("dddd"))
+	c.send(s, tp2, partitionID(0), []byte("eeeee"))
+	frameBytes := func(payloads ...int) uint64 {
+		n := 0
+		for _, p := range payloads {
+			n += wire.MessageHeaderSize + p
+		}
+		return uint64(n)
+	}
+
+	td, err := wire.ParseTopicDetails(c.ok(wire.CmdGetTopic, cat(idNum(s), idNum(tp))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []wire.Partition{
+		{ID: 0, SegmentsCount: 1, CurrentOffset: 2, SizeBytes: frameBytes(1, 2, 3), MessagesCount: 3},
+		{ID: 1, SegmentsCount: 1, CurrentOffset: 0, SizeBytes: frameBytes(4), MessagesCount: 1},
+	}
+	if len(td.Partitions) != 2 || td.PartitionsCount != 2 {
+		t.Fatalf("partitions %+v", td.Partitions)
+	}
+	for i, w := range want {
+		g := td.Partitions[i]
+		w.CreatedAt = g.CreatedAt
+		if g != w || g.CreatedAt == 0 {
+			t.Errorf("partition %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if td.SizeBytes != frameBytes(1, 2, 3, 4) || td.MessagesCount != 4 {
+		t.Errorf("topic counters: %d bytes, %d messages", td.SizeBytes, td.MessagesCount)
+	}
+
+	sd, err := wire.ParseStreamDetails(c.ok(wire.CmdGetStream, idNum(s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sd.TopicsCount != 2 || len(sd.Topics) != 2 || sd.Topics[0].ID != tp || sd.Topics[1].ID != tp2 ||
+		sd.SizeBytes != frameBytes(1, 2, 3, 4, 5) || sd.MessagesCount != 5 {
+		t.Errorf("stream details: %+v", sd)
+	}
+	topics, err := wire.ParseTopics(c.ok(wire.CmdGetTopics, idNum(s)))
+	if err != nil || len(topics) != 2 || topics[0].ID != tp || topics[1].ID != tp2 || topics[1].MessagesCount != 1 {
+		t.Errorf("topics: %+v %v", topics, err)
+	}
+	streams, err := wire.ParseStreams(c.ok(wire.CmdGetStreams, nil))
+	if err != nil || len(streams) != 2 || streams[0].ID != s || streams[1].ID != s2 || streams[0].TopicsCount != 2 || streams[1].TopicsCount != 0 {
+		t.Errorf("streams: %+v %v", streams, err)
+	}
+
+	// GetMe: transport TCP, the joined groups as (stream, topic, group).
+	c.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
+	c.ok(wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
+	me, err := wire.ParseClientDetails(c.ok(wire.CmdGetMe, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me.Transport != 1 || me.UserID != 0 || me.ConsumerGroupsCount != 1 || len(me.ConsumerGroups) != 1 ||
+		me.ConsumerGroups[0] != (wire.ClientGroup{StreamID: s, TopicID: tp, GroupID: 0}) {
+		t.Errorf("GetMe: %+v", me)
+	}
+	c.ok(wire.CmdLeaveConsumerGroup, groupIDs(s, tp, 0))
+	if me, _ := wire.ParseClientDetails(c.ok(wire.CmdGetMe, nil)); me.ConsumerGroupsCount != 0 {
+		t.Errorf("GetMe after leaving: %+v", me)
 	}
 }
