@@ -501,6 +501,16 @@ func TestConformanceGroupPolling(t *testing.T) {
 	c.ok(wire.CmdCreateConsumerGroup, cat(idNum(s), idNum(tp), name8("g")))
 	c.expect(wire.ErrConsumerGroupMemberNotFound, wire.CmdPollMessages, pollPayload(groupOf(0), s, tp, noPartition(), pollNext, 0, 10, false))
 	c.expect(wire.ErrConsumerGroupIdNotFound, wire.CmdPollMessages, pollPayload(groupOf(5), s, tp, noPartition(), pollNext, 0, 10, false))
+	// Offsets of a group are the members' business too, named partition or
+	// not (Iggy 0.8 checks membership first); GetConsumerOffset answers
+	// "no offset" for anything it cannot serve.
+	groupOffset := func(p []byte) []byte { return cat(groupOf(0), idNum(s), idNum(tp), p) }
+	c.exact("non-member stores a group offset", frame(wire.CmdStoreConsumerOffset, cat(groupOffset(somePartition(0)), u64b(0))), errFrame(wire.ErrConsumerGroupMemberNotFound))
+	c.exact("non-member stores for a missing partition", frame(wire.CmdStoreConsumerOffset, cat(groupOffset(somePartition(9)), u64b(0))), errFrame(wire.ErrConsumerGroupMemberNotFound))
+	c.exact("non-member deletes a group offset", frame(wire.CmdDeleteConsumerOffset, groupOffset(somePartition(0))), errFrame(wire.ErrConsumerGroupMemberNotFound))
+	c.exact("non-member reads a group offset", frame(wire.CmdGetConsumerOffset, groupOffset(somePartition(0))), okEmpty)
+	c.exact("non-member polls a named partition", frame(wire.CmdPollMessages, pollPayload(groupOf(0), s, tp, somePartition(0), pollFirst, 0, 10, false)), errFrame(wire.ErrConsumerGroupMemberNotFound))
+
 	a := rootClient(t, srv.Addr())
 	a.ok(wire.CmdJoinConsumerGroup, groupIDs(s, tp, 0))
 	b := rootClient(t, srv.Addr())

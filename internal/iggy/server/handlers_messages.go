@@ -72,7 +72,13 @@ func (s *Server) resolveConsumer(c *session, t *topic, cons wire.Consumer, p wir
 		return nil, offsetKey{}, wire.ErrConsumerGroupIdNotFound
 	}
 	key := offsetKey{kind: wire.ConsumerGroup, id: g.id}
+	// Only members act for a group, whatever the command and whether or
+	// not a partition is named (Iggy 0.8's resolve_consumer_with_partition_id
+	// checks membership first).
 	m := g.members[c.id]
+	if m == nil {
+		return nil, key, wire.ErrConsumerGroupMemberNotFound
+	}
 	if p.Valid {
 		if int(p.ID) >= len(t.partitions) {
 			return nil, key, wire.ErrPartitionNotFound
@@ -80,18 +86,12 @@ func (s *Server) resolveConsumer(c *session, t *topic, cons wire.Consumer, p wir
 		if !mustOwn {
 			return t.partitions[p.ID], key, nil
 		}
-		if m == nil {
-			return nil, key, wire.ErrConsumerGroupMemberNotFound
-		}
 		for _, q := range m.partitions {
 			if q == p.ID {
 				return t.partitions[p.ID], key, nil
 			}
 		}
 		return nil, key, nil
-	}
-	if m == nil {
-		return nil, key, wire.ErrConsumerGroupMemberNotFound
 	}
 	if len(m.partitions) == 0 {
 		return nil, key, nil
