@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -341,4 +342,24 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(frames*int64(b.N))/b.Elapsed().Seconds(), "frames/s")
+}
+
+// A bad first element of an all-market array costs only that element: the
+// feed counts it and delivers the rest of the frame.
+func TestFeedArrayBadFirstElement(t *testing.T) {
+	var got []string
+	sh, c := offline(t, USDM, source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind == source.KindMarkPrice {
+			got = append(got, ev.MarkPrice.Symbol.String())
+		}
+	}), nil, "!markPrice@arr")
+	frame := `{"stream":"!markPrice@arr","data":[{"e":"markPriceUpdate","E":1,"s":"A"},` +
+		`{"e":"markPriceUpdate","E":1,"s":"B","p":"2"},{"e":"markPriceUpdate","E":1,"s":"C","p":"3"}]}`
+	sh.handleFrame(c, []byte(frame), 1)
+	if strings.Join(got, ",") != "B,C" {
+		t.Fatalf("delivered %v, want B,C", got)
+	}
+	if s := sh.feed.Stats(); s.Malformed != 1 || s.Frames != 1 {
+		t.Fatalf("stats %+v", s)
+	}
 }

@@ -150,6 +150,14 @@ func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
 	fr, err := c.parser.Parse(b, recv)
 	if err != nil {
 		f.malformedErr(c, err, b)
+		if fr == nil || !fr.More {
+			return
+		}
+		// A bad first element of an array payload: the others still count.
+		f.stats.frames.Add(1)
+		sh.dmu.Lock()
+		sh.deliverRest(c, fr, b, recv)
+		sh.dmu.Unlock()
 		return
 	}
 	switch fr.Type {
@@ -162,18 +170,24 @@ func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
 		f.stats.frames.Add(1)
 		sh.dmu.Lock()
 		sh.deliver(c, fr, recv)
-		for fr.More {
-			ok, err := c.parser.Next()
-			if err != nil {
-				f.malformedErr(c, err, b)
-				continue
-			}
-			if !ok {
-				break
-			}
-			sh.deliver(c, fr, recv)
-		}
+		sh.deliverRest(c, fr, b, recv)
 		sh.dmu.Unlock()
+	}
+}
+
+// deliverRest delivers the remaining elements of an array payload; a bad
+// element is counted and skipped. dmu held.
+func (sh *shard) deliverRest(c *conn, fr *Frame, b []byte, recv int64) {
+	for fr.More {
+		ok, err := c.parser.Next()
+		if err != nil {
+			sh.feed.malformedErr(c, err, b)
+			continue
+		}
+		if !ok {
+			break
+		}
+		sh.deliver(c, fr, recv)
 	}
 }
 
