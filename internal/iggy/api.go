@@ -598,10 +598,17 @@ func (c *Client) LeaveGroup(ctx context.Context, stream, topic, group wire.Ident
 		}
 	}
 	c.wbuf, _ = wire.AppendRequestFrame(c.wbuf[:0], &wire.LeaveConsumerGroup{GroupRef: ref})
+	connects := c.connects.Load()
 	if _, err := c.roundTripLocked(ctx, wire.CmdLeaveConsumerGroup, c.wbuf, &c.rbuf, false); err != nil {
 		if errors.Is(err, ErrOutcomeUnknown) {
 			// The session that was a member is gone, and the new one is
 			// not: either way the client has left.
+			return nil
+		}
+		if errors.Is(err, wire.ErrConsumerGroupMemberNotFound) && c.connects.Load() != connects {
+			// The connection was replaced before the request went out
+			// (the group was not rejoined on the new one): the member
+			// session is gone, so the client has left.
 			return nil
 		}
 		return fmt.Errorf("leave consumer group %v of %v/%v: %w", group, stream, topic, err)

@@ -413,7 +413,7 @@ func (c *Client) exchangeLocked(ctx context.Context, frame []byte, buf *[]byte) 
 		c.dropLocked()
 	}
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := expired(ctx); cerr != nil {
 			err = fmt.Errorf("%w (%v)", cerr, err)
 		} else if c.isClosed() {
 			err = fmt.Errorf("%w (%v)", ErrClosed, err)
@@ -421,6 +421,20 @@ func (c *Client) exchangeLocked(ctx context.Context, frame []byte, buf *[]byte) 
 		return 0, nil, sent, err
 	}
 	return status, payload, sent, nil
+}
+
+// expired returns ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed even if its timer has not fired yet: the connection's
+// deadline, set from it, can fire first, and the call must then fail as
+// the caller's timeout rather than be retried as a network error.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // roundTrip sends frame (a complete classic request for code) and returns
@@ -444,7 +458,12 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 		if c.conn == nil {
 			if err := c.connectLocked(ctx); err != nil {
 				var werr *wire.Error
-				if errors.As(err, &werr) || ctx.Err() != nil {
+				if cerr := expired(ctx); cerr != nil && !errors.Is(err, cerr) {
+					// The caller's deadline, not the network, ended the
+					// dial: say so.
+					return nil, fmt.Errorf("%w (%v)", cerr, err)
+				}
+				if errors.As(err, &werr) || expired(ctx) != nil {
 					// Bad credentials or a cancelled call: retrying won't help.
 					return nil, err
 				}
@@ -473,7 +492,7 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 			return nil, werr
 		}
 		c.dropLocked()
-		if ctx.Err() != nil || c.isClosed() {
+		if expired(ctx) != nil || c.isClosed() {
 			return nil, err
 		}
 		var perr *ProtocolError

@@ -1,0 +1,130 @@
+package iggy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ims-dev/ims/internal/iggy/wire"
+)
+
+// Regression tests for bugs the server chaos test
+// (internal/iggy/server/chaos_test.go) found in the client.
+
+// lagCtx has a deadline whose timer fires late: Err reports nothing the
+// first time it is asked after the deadline, the state a context is in for
+// a moment after the connection's deadline, set from it, fired.
+type lagCtx struct {
+	context.Context
+	deadline time.Time
+	done     chan struct{}
+	errCalls *atomic.Int32
+}
+
+func (c lagCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c lagCtx) Done() <-chan struct{}       { return c.done }
+func (c lagCtx) Err() error {
+	if c.errCalls.Add(1) == 1 {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// TestDeadlineBeforeContextTimer: a poll whose ctx deadline passed failed
+// with a bare "i/o timeout" (and was retried on a new connection) when the
+// connection's deadline fired before ctx's own timer, so callers checking
+// errors.Is(err, context.DeadlineExceeded) missed it.
+func TestDeadlineBeforeContextTimer(t *testing.T) {
+	var stats atomic.Int32
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		if r.code == wire.CmdGetStats {
+			stats.Add(1)
+			return reply{hang: true}
+		}
+		return ok(nil)
+	}))
+	c := dialTest(t, p, nil)
+	ctx := lagCtx{Context: context.Background(), deadline: time.Now().Add(20 * time.Millisecond), done: make(chan struct{}), errCalls: new(atomic.Int32)}
+	_, err := c.Stats(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want one matching context.DeadlineExceeded", err)
+	}
+	if n := stats.Load(); n != 1 {
+		t.Fatalf("GetStats sent %d times after the caller's deadline passed", n)
+	}
+}
+
+// TestLeaveGroupAfterLostConnection: after an auto-commit poll lost its
+// reply (dropping the connection), LeaveGroup reconnected without
+// rejoining the group it was leaving and returned the server's
+// ConsumerGroupMemberNotFound, although the client had left.
+func TestLeaveGroupAfterLostConnection(t *testing.T) {
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		switch {
+		case r.code == wire.CmdPollMessages:
+			return reply{close: true}
+		case r.code == wire.CmdLeaveConsumerGroup && r.conn > 1:
+			return fail(wire.ErrConsumerGroupMemberNotFound)
+		}
+		return ok(nil)
+	}))
+	c := dialTest(t, p, nil)
+	ctx := context.Background()
+	if err := c.JoinGroup(ctx, ID(1), ID(2), Name("g")); err != nil {
+		t.Fatal(err)
+	}
+	var res Polled
+	err := c.Poll(ctx, &PollRequest{Consumer: wire.NewGroupConsumer(Name("g")), TopicRef: wire.TopicRef{Stream: ID(1), Topic: ID(2)},
+		Strategy: wire.PollFromNext(), Count: 1, AutoCommit: true}, &res)
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("poll: %v", err)
+	}
+	if err := c.LeaveGroup(ctx, ID(1), ID(2), Name("g")); err != nil {
+		t.Fatalf("leave after reconnect: %v", err)
+	}
+	// A client that never joined still hears the server's refusal.
+	if err := c.LeaveGroup(ctx, ID(1), ID(2), Name("g")); !errors.Is(err, wire.ErrConsumerGroupMemberNotFound) {
+		t.Fatalf("leave without membership: %v", err)
+	}
+}
+
+// TestDeadlineDuringReconnect: a call whose ctx deadline passed while it
+// was reconnecting failed with the dial's bare "i/o timeout".
+func TestDeadlineDuringReconnect(t *testing.T) {
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		if r.code == wire.CmdSendMessages {
+			return reply{close: true}
+		}
+		return ok(nil)
+	}))
+	// Once the first connection is made, dials end as a connect does when
+	// the deadline the dialer took from ctx fires mid-way (net's "i/o
+	// timeout", which does not match context.DeadlineExceeded).
+	var dials atomic.Int32
+	c := dialTest(t, p, func(cfg *Config) {
+		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) > 1 {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: os.ErrDeadlineExceeded}
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	})
+	// A send whose reply is lost leaves the client without a connection.
+	err := c.SendMessages(context.Background(), ID(1), ID(2), wire.Balanced(), Message{Payload: []byte("x")})
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("send: %v", err)
+	}
+	ctx := lagCtx{Context: context.Background(), deadline: time.Now().Add(-time.Millisecond), done: make(chan struct{}), errCalls: new(atomic.Int32)}
+	_, err = c.Users(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want one matching context.DeadlineExceeded", err)
+	}
+	if n := p.connCount(); n != 1 {
+		t.Fatalf("%d connections; the expired call should not have connected", n)
+	}
+}
