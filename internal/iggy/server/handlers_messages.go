@@ -166,7 +166,7 @@ func (s *Server) pollMessages(c *session, acc *rights, r *wire.PollMessages, out
 	var n uint32
 	var last uint64
 	from := start
-	for n < r.Count {
+	for n < r.Count && from < next {
 		used := len(out) - head - wire.PollHeaderSize
 		if used >= s.cfg.MaxPollBytes {
 			break
@@ -174,12 +174,29 @@ func (s *Server) pollMessages(c *session, acc *rights, r *wire.PollMessages, out
 		before := len(out)
 		var got uint32
 		var err error
-		out, got, err = l.Read(out, from, min(r.Count-n, pollChunk), s.cfg.MaxPollBytes-used)
+		// Read no further than the end seen above: messages appended since
+		// would lie past the reply's current offset.
+		want := uint32(min(uint64(r.Count-n), pollChunk, next-from))
+		out, got, err = l.Read(out, from, want, s.cfg.MaxPollBytes-used)
 		if err != nil {
 			return out, s.storageError("reading messages", err)
 		}
 		if got == 0 {
 			break
+		}
+		if first := wire.Frame(out[before:]).Offset(); first+uint64(got) > next {
+			// The read began above from (retention moved the first
+			// offset meanwhile) and ran into messages appended since:
+			// drop those.
+			keep, end := uint32(0), before
+			for first+uint64(keep) < next {
+				end += wire.Frame(out[end:]).Size()
+				keep++
+			}
+			out, got = out[:end], keep
+			if got == 0 {
+				break
+			}
 		}
 		// The frames read carry consecutive offsets from the first one's (a
 		// read below the first retained offset starts at it, so start+n
