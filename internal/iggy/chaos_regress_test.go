@@ -3,6 +3,7 @@ package iggy
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -126,5 +127,55 @@ func TestDeadlineDuringReconnect(t *testing.T) {
 	}
 	if n := p.connCount(); n != 1 {
 		t.Fatalf("%d connections; the expired call should not have connected", n)
+	}
+}
+
+// cancelAfterRead is the classic codec, but after reading the reply to the
+// login that follows the first reconnect it cancels the call's context: a
+// call cancelled just as a reply arrived in full.
+type cancelAfterRead struct {
+	ClassicCodec
+	cancel context.CancelFunc
+	logins *atomic.Int32
+	login  *atomic.Bool // the last request written was a login
+}
+
+func (c cancelAfterRead) WriteRequest(w io.Writer, frame []byte) (int, error) {
+	_, code, _ := wire.ParseRequestHeader(frame)
+	c.login.Store(code == wire.CmdLoginUser)
+	return c.ClassicCodec.WriteRequest(w, frame)
+}
+
+func (c cancelAfterRead) ReadResponse(r io.Reader, buf []byte) (uint32, []byte, []byte, error) {
+	st, p, b, err := c.ClassicCodec.ReadResponse(r, buf)
+	if c.login.Load() && c.logins.Add(1) == 2 {
+		c.cancel()
+	}
+	return st, p, b, err
+}
+
+// TestCancelDuringReconnectLogin: a call cancelled just as the login reply
+// of its reconnect arrived dropped the new connection but went on to use
+// it: a nil pointer dereference in the client (found by the chaos test's
+// cancelled polls across server restarts).
+func TestCancelDuringReconnectLogin(t *testing.T) {
+	var first atomic.Bool
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		if r.code == wire.CmdGetStats && !first.Swap(true) {
+			return reply{close: true}
+		}
+		return ok((&wire.Stats{}).AppendTo(nil))
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := dialTest(t, p, func(cfg *Config) {
+		cfg.Codec = cancelAfterRead{cancel: cancel, logins: new(atomic.Int32), login: new(atomic.Bool)}
+	})
+	if _, err := c.Stats(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want one matching context.Canceled", err)
+	}
+	// The client recovers on the next call.
+	if _, err := c.Stats(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -387,6 +387,15 @@ func (c *Client) simpleLocked(ctx context.Context, req wire.Request) ([]byte, er
 // the request timeout; a cancelled ctx interrupts blocked I/O.
 func (c *Client) exchangeLocked(ctx context.Context, frame []byte, buf *[]byte) (status uint32, payload []byte, sent bool, err error) {
 	conn := c.conn
+	if conn == nil {
+		// A call cancelled as an earlier reply (its reconnect's login)
+		// arrived has dropped the connection: see below.
+		err := expired(ctx)
+		if err == nil {
+			err = errors.New("iggy: connection dropped")
+		}
+		return 0, nil, false, err
+	}
 	deadline, has := ctx.Deadline()
 	if !has && c.cfg.RequestTimeout > 0 {
 		deadline, has = time.Now().Add(c.cfg.RequestTimeout), true
@@ -458,13 +467,16 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 		if c.conn == nil {
 			if err := c.connectLocked(ctx); err != nil {
 				var werr *wire.Error
-				if cerr := expired(ctx); cerr != nil && !errors.Is(err, cerr) {
-					// The caller's deadline, not the network, ended the
-					// dial: say so.
-					return nil, fmt.Errorf("%w (%v)", cerr, err)
+				if cerr := expired(ctx); cerr != nil {
+					// A cancelled call: say so (the dial's own error may
+					// not), and stop.
+					if !errors.Is(err, cerr) {
+						err = fmt.Errorf("%w (%v)", cerr, err)
+					}
+					return nil, err
 				}
-				if errors.As(err, &werr) || expired(ctx) != nil {
-					// Bad credentials or a cancelled call: retrying won't help.
+				if errors.As(err, &werr) {
+					// Bad credentials: retrying won't help.
 					return nil, err
 				}
 				lastErr = err
