@@ -179,3 +179,24 @@ func TestCancelDuringReconnectLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeadlineAfterExchangeFailed: a call whose ctx expired between its
+// failed exchange and the retry decision returned the bare network error
+// ("EOF"), not one matching its ctx's.
+func TestDeadlineAfterExchangeFailed(t *testing.T) {
+	p := newFakePeer(t, loginOK(func(r request) reply {
+		if r.code == wire.CmdGetStats {
+			return reply{close: true}
+		}
+		return ok(nil)
+	}))
+	c := dialTest(t, p, nil)
+	ctx := lagCtx{Context: context.Background(), deadline: time.Now().Add(time.Hour), done: make(chan struct{}), errCalls: new(atomic.Int32)}
+	_, err := c.Stats(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want one matching context.DeadlineExceeded", err)
+	}
+	if n := p.connCount(); n != 1 {
+		t.Fatalf("%d connections; the expired call should not have reconnected", n)
+	}
+}

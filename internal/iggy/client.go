@@ -504,7 +504,14 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 			return nil, werr
 		}
 		c.dropLocked()
-		if expired(ctx) != nil || c.isClosed() {
+		if cerr := expired(ctx); cerr != nil {
+			// The deadline may have passed since the exchange looked.
+			if !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%v)", cerr, err)
+			}
+			return nil, err
+		}
+		if c.isClosed() {
 			return nil, err
 		}
 		var perr *ProtocolError
