@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -20,8 +21,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// childSegmentEnv, when set, is the child server's segment size in bytes.
+const childSegmentEnv = "IMS_TEST_SERVER_SEGMENT"
+
 func runChildServer(dir string) int {
-	srv, err := New(Config{DataDir: dir, Addr: "127.0.0.1:0", Fsync: FsyncAlways, SegmentSize: 64 << 10, PasswordCost: 4})
+	segment := uint64(64 << 10)
+	if v, err := strconv.ParseUint(os.Getenv(childSegmentEnv), 10, 64); err == nil && v > 0 {
+		segment = v
+	}
+	srv, err := New(Config{DataDir: dir, Addr: "127.0.0.1:0", Fsync: FsyncAlways, SegmentSize: segment, PasswordCost: 4})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child server:", err)
 		return 1
