@@ -208,7 +208,9 @@ func (c *conn) readLoop() {
 		recv := time.Now().UnixNano()
 		switch typ {
 		case websocket.TextMessage:
-			f.recordFrame(c, record.KindText, c.buf, recv)
+			// handleFrame records it: under the shard's lock, so the
+			// recording has a shard's frames in the order they were
+			// sequenced, whichever connection they came from.
 			c.sh.handleFrame(c, c.buf, recv)
 		case websocket.BinaryMessage:
 			f.recordFrame(c, record.KindBinary, c.buf, recv)

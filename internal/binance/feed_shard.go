@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/record"
 	"github.com/ims-dev/ims/internal/source"
 )
 
@@ -151,27 +152,44 @@ func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
 	if err != nil {
 		f.malformedErr(c, err, b)
 		if fr == nil || !fr.More {
+			sh.recordFrame(c, b, recv)
 			return
 		}
 		// A bad first element of an array payload: the others still count.
 		f.stats.frames.Add(1)
 		sh.dmu.Lock()
+		sh.recordFrame(c, b, recv)
 		sh.deliverRest(c, fr, b, recv)
 		sh.dmu.Unlock()
 		return
 	}
 	switch fr.Type {
 	case FrameResponse, FrameError:
+		sh.recordFrame(c, b, recv)
 		c.ack(fr)
 	case FrameShutdown:
+		sh.recordFrame(c, b, recv)
 		f.log().Info("serverShutdown notice; rotating the connection", "conn", c.id, "shard", sh.id)
 		c.markShutdown()
 	case FrameEvent:
 		f.stats.frames.Add(1)
 		sh.dmu.Lock()
+		// Recorded under dmu: during a rotation two connections deliver
+		// the same events, and the replay must see them in the order they
+		// were sequenced here (which one was delivered, which dropped), and
+		// after the gap-fill records the events before them wrote.
+		sh.recordFrame(c, b, recv)
 		sh.deliver(c, fr, recv)
 		sh.deliverRest(c, fr, b, recv)
 		sh.dmu.Unlock()
+	}
+}
+
+// recordFrame records a text frame of a live connection (a replay does not
+// record what it plays).
+func (sh *shard) recordFrame(c *conn, b []byte, recv int64) {
+	if !sh.replay {
+		sh.feed.recordFrame(c, record.KindText, b, recv)
 	}
 }
 

@@ -198,8 +198,15 @@ func (s *Server) Pause(endpoint string) (release func()) {
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if cur, ok := s.rest.pauses[endpoint]; ok && cur == ch {
+		// A later Pause of the same endpoint replaced ch in the map; the
+		// requests held by ch are still released here. Every close
+		// happens under mu, so the check cannot race.
+		select {
+		case <-ch:
+		default:
 			close(ch)
+		}
+		if cur, ok := s.rest.pauses[endpoint]; ok && cur == ch {
 			delete(s.rest.pauses, endpoint)
 		}
 	}
