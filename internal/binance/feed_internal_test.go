@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,9 +221,7 @@ func TestFrameHotPathAllocatesNothing(t *testing.T) {
 	trades, depth := tradeFrames(3000), depthFrames(3000)
 	i := 0
 	step := func() {
-		sh.feed.recordFrame(c, record.KindText, trades[i], 1)
-		sh.handleFrame(c, trades[i], 1)
-		sh.feed.recordFrame(c, record.KindText, depth[i], 1)
+		sh.handleFrame(c, trades[i], 1) // records it too
 		sh.handleFrame(c, depth[i], 1)
 		i++
 	}
@@ -361,5 +360,61 @@ func TestFeedArrayBadFirstElement(t *testing.T) {
 	}
 	if s := sh.feed.Stats(); s.Malformed != 1 || s.Frames != 1 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// A shard's frames are recorded in the order the shard sequenced them,
+// from whichever connection (found by the chaos test: recorded before the
+// shard's lock, a rotation's two copies of an event could be recorded in
+// the other order, and the replay delivered the other connection's copy,
+// or saw a frame before the gap-fill decision it followed live), and frames
+// of a stream the shard no longer carries are neither delivered nor
+// recorded (the replay, which cannot know the subscriptions, delivered
+// them).
+func TestRecordingFollowsSequencing(t *testing.T) {
+	var buf bytes.Buffer
+	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind == source.KindTrade {
+			got = append(got, ev.Trade.TradeID)
+		}
+	}), rec, "btcusdt@trade")
+	c2 := newConn(sh.feed, sh, 2, "")
+	sh.setSecondary(c2)
+	frames := tradeFrames(3)
+	sh.handleFrame(c1, frames[0], 1)
+	sh.handleFrame(c2, frames[1], 2) // the new connection is first with 1001
+	sh.handleFrame(c1, frames[1], 3) // a duplicate
+	sh.handleFrame(c1, frames[2], 4)
+	sh.handleFrame(c1, []byte(`{"stream":"ethusdt@trade","data":{"e":"trade","E":1,"s":"ETHUSDT","t":5,"p":"1","q":"1","T":1,"m":true,"M":true}}`), 5)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []int64{1000, 1001, 1002}) {
+		t.Fatalf("delivered %v", got)
+	}
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []uint32
+	var times []int64
+	for {
+		rr, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatal(err)
+		}
+		conns = append(conns, rr.Conn)
+		times = append(times, rr.Time)
+	}
+	if !slices.Equal(conns, []uint32{1, 2, 1, 1}) || !slices.Equal(times, []int64{1, 2, 3, 4}) {
+		t.Fatalf("recorded conns %v times %v, want conns [1 2 1 1] times [1 2 3 4]", conns, times)
 	}
 }

@@ -178,11 +178,25 @@ func (sh *shard) handleFrame(c *conn, b []byte, recv int64) {
 		// the same events, and the replay must see them in the order they
 		// were sequenced here (which one was delivered, which dropped), and
 		// after the gap-fill records the events before them wrote.
+		if !sh.replay && fr.HasStream && !sh.carries(fr.Stream) {
+			// An unsubscribed stream's frames still in flight: dropped,
+			// and not recorded, as a replay could not tell them apart.
+			sh.dmu.Unlock()
+			return
+		}
 		sh.recordFrame(c, b, recv)
 		sh.deliver(c, fr, recv)
 		sh.deliverRest(c, fr, b, recv)
 		sh.dmu.Unlock()
 	}
+}
+
+// carries reports whether stream is subscribed on the shard; dmu held.
+func (sh *shard) carries(stream StreamName) bool {
+	if stream.All {
+		return sh.all[stream] != nil
+	}
+	return sh.states[stream] != nil
 }
 
 // recordFrame records a text frame of a live connection (a replay does not

@@ -201,3 +201,46 @@ func TestServerMountsWS(t *testing.T) {
 		t.Errorf("no exchangeInfo loaded: %d", code)
 	}
 }
+
+// Pausing an endpoint again while paused holds the new requests on the new
+// pause; releasing the first still releases the requests it held (they
+// used to hang until Close), and the second release frees the rest.
+func TestRESTPauseTwice(t *testing.T) {
+	s := recorded(t, Options{})
+	first := s.Pause("exchangeInfo")
+	done := make(chan int, 2)
+	fetch := func() {
+		resp, err := http.Get(s.URL() + "/api/v3/exchangeInfo")
+		if err != nil {
+			done <- -1
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go fetch()
+	if err := s.WaitRequests(ctx, "exchangeInfo", 1); err != nil {
+		t.Fatal(err)
+	}
+	second := s.Pause("exchangeInfo")
+	go fetch()
+	if err := s.WaitRequests(ctx, "exchangeInfo", 2); err != nil {
+		t.Fatal(err)
+	}
+	first()
+	if code := <-done; code != 200 {
+		t.Fatalf("request held by the first pause: %d", code)
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("request held by the second pause answered %d", code)
+	default:
+	}
+	first() // releasing twice is harmless
+	second()
+	if code := <-done; code != 200 {
+		t.Fatalf("request held by the second pause: %d", code)
+	}
+}
