@@ -137,6 +137,9 @@ type offsetStore struct {
 	m        map[offsetKey]*offsetEntry
 	dirReady bool
 	slot     [slotSize]byte
+	// syncMu serialises sync: it owns syncList, which each sync walks
+	// outside mu.
+	syncMu   sync.Mutex
 	syncList []file
 }
 
@@ -307,6 +310,8 @@ func (o *offsetStore) list() []ConsumerOffset {
 
 // sync fsyncs the offset files written since their last fsync.
 func (o *offsetStore) sync() error {
+	o.syncMu.Lock()
+	defer o.syncMu.Unlock()
 	o.mu.Lock()
 	o.syncList = o.syncList[:0]
 	for _, e := range o.m {
