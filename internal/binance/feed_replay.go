@@ -54,6 +54,9 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	type replayShard struct {
 		sh   *shard
 		open []*conn // in opening order; open[0] is the primary
+		// retired are connections a recorded hand-over replaced: open
+		// until their close record, but neither primary nor secondary.
+		retired []*conn
 	}
 	shards := make(map[string]*replayShard)
 	shardOf := make(map[*conn]*replayShard)
@@ -74,6 +77,21 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			rs.sh.secondary = rs.open[1]
 		}
 		rs.sh.dmu.Unlock()
+	}
+	// promote replays a rotation's hand-over to c: the connections opened
+	// before it are retired.
+	promote := func(c *conn, at int64) {
+		rs := shardOf[c]
+		if rs == nil {
+			return
+		}
+		i := slices.Index(rs.open, c)
+		if i <= 0 {
+			return
+		}
+		rs.retired = append(rs.retired, rs.open[:i]...)
+		rs.open = slices.Delete(rs.open, 0, i)
+		setRoles(rs, at)
 	}
 	get := func(id uint32, key, url string, at int64) *conn {
 		c := conns[id]
@@ -137,10 +155,20 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			delete(conns, rec.Conn)
 			rs := shardOf[c]
 			delete(shardOf, c)
-			rs.open = slices.DeleteFunc(rs.open, func(x *conn) bool { return x == c })
-			setRoles(rs, rec.Time)
+			if slices.Contains(rs.retired, c) {
+				rs.retired = slices.DeleteFunc(rs.retired, func(x *conn) bool { return x == c })
+			} else {
+				rs.open = slices.DeleteFunc(rs.open, func(x *conn) bool { return x == c })
+				setRoles(rs, rec.Time)
+			}
 			f.stats.disconnects.Add(1)
 			c.sh.connStatus(market.StatusDisconnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, rec.Data))
+		case record.KindFill:
+			if string(rec.Data) == promoteRecord {
+				if c := conns[rec.Conn]; c != nil {
+					promote(c, rec.Time)
+				}
+			}
 		case record.KindText:
 			c := get(rec.Conn, "", "", rec.Time)
 			c.sh.handleFrame(c, rec.Data, rec.Time)

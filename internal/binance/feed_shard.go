@@ -427,4 +427,14 @@ func (sh *shard) promote(c *conn) {
 	sh.primary = c
 	sh.secondary = nil
 	sh.graceTill = sh.feed.now().Add(dedupGrace)
+	if !sh.replay {
+		// The old connection still delivers until it is closed; the
+		// replay must change roles here too, not at its close record.
+		sh.feed.recordEvent(c, record.KindFill, shardKey(sh.id), []byte(promoteRecord))
+	}
 }
+
+// promoteRecord is the fill record's text for a rotation's hand-over: its
+// connection becomes the shard's primary (the old one delivers on, as
+// neither primary nor secondary, until its close record).
+const promoteRecord = "promote"
