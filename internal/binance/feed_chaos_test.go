@@ -888,3 +888,60 @@ func chaosArray(e int64, futures bool) []byte {
 	return []byte(`[{"e":"24hrMiniTicker","E":` + es + `,"s":"BTCUSDT","c":"1","o":"1","h":"1","l":"1","v":"1","q":"1"},` +
 		`{"e":"24hrMiniTicker","E":` + es + `,"s":"ETHUSDT","c":"2","o":"2","h":"2","l":"2","v":"2","q":"2"}]`)
 }
+
+// A rotation's hand-over is a "promote" fill record; the replay changes the
+// shard's roles there, as live did, not at the old connection's close
+// (found by the chaos test: events the old connection still delivered
+// were gap-checked as the primary's, so the replay reported gaps, and
+// filled or deduplicated events differently, where live had not).
+func TestReplayRotationHandOver(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := int64(1_700_000_000_000_000_000)
+	write := func(kind record.Kind, conn uint32, stream, data string) {
+		ts += int64(time.Millisecond)
+		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: ts, Stream: []byte(stream), Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trade := func(id int) string {
+		return `{"stream":"btcusdt@trade","data":` + strings.Replace(fdSpotTrade, `"t":40756030`, `"t":`+strconv.Itoa(id), 1) + `}`
+	}
+	url := "wss://stream.binance.com:9443/stream?streams=btcusdt@trade"
+	write(record.KindOpen, 1, "shard 1", url)
+	write(record.KindText, 1, "btcusdt@trade", trade(1))
+	write(record.KindOpen, 2, "shard 1", url)
+	write(record.KindText, 2, "btcusdt@trade", trade(1)) // overlaps
+	write(record.KindText, 2, "btcusdt@trade", trade(2))
+	write(record.KindFill, 2, "shard 1", "promote")
+	write(record.KindText, 2, "btcusdt@trade", trade(3))
+	write(record.KindText, 1, "btcusdt@trade", trade(5)) // the old one, no longer primary: no gap
+	write(record.KindText, 2, "btcusdt@trade", trade(4))
+	write(record.KindText, 2, "btcusdt@trade", trade(5))
+	write(record.KindClose, 1, "", "rotated")
+	write(record.KindText, 2, "btcusdt@trade", trade(6))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := col.tradeIDs(); !slices.Equal(got, []int64{1, 2, 3, 4, 5, 6}) {
+		t.Fatalf("replayed trades %v", got)
+	}
+	if n := col.countStatus(market.StatusGap); n != 0 {
+		t.Fatalf("replay reported gaps: %s", fmtStatuses(col.statuses))
+	}
+}
