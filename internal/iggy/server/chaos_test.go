@@ -72,12 +72,10 @@ func TestChaos(t *testing.T) {
 // chaosHarness owns the server across restarts; clients dial its current
 // address.
 type chaosHarness struct {
-	t    *testing.T
 	cfg  Config
 	mu   sync.Mutex
 	srv  *Server
 	addr atomic.Value // string
-	logs *logBuffer
 }
 
 func (h *chaosHarness) start() error {
@@ -248,7 +246,7 @@ func runChaos(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x1995))
 	fsync := []FsyncMode{FsyncAlways, FsyncInterval, FsyncNever}[rng.IntN(3)]
 	logs := &logBuffer{}
-	h := &chaosHarness{t: t, logs: logs, cfg: Config{
+	h := &chaosHarness{cfg: Config{
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), PasswordCost: 4,
 		Fsync: fsync, FsyncInterval: 5 * time.Millisecond,
 		SegmentSize:       uint64(2<<10 + rng.IntN(6<<10)),
