@@ -605,11 +605,15 @@ func (f *Feed) recordFrame(c *conn, kind record.Kind, frame []byte, recv int64) 
 }
 
 func (f *Feed) recordEvent(c *conn, kind record.Kind, stream, data []byte) {
+	f.recordEventConn(c.id, kind, stream, data)
+}
+
+func (f *Feed) recordEventConn(conn uint32, kind record.Kind, stream, data []byte) {
 	w := f.cfg.Recorder
 	if w == nil {
 		return
 	}
-	rec := record.Record{Kind: kind, Conn: c.id, Time: f.now().UnixNano(), Stream: stream, Data: data}
+	rec := record.Record{Kind: kind, Conn: conn, Time: f.now().UnixNano(), Stream: stream, Data: data}
 	if err := w.Write(&rec); err != nil {
 		f.recordFailed(err)
 	}

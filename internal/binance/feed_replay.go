@@ -164,9 +164,18 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			f.stats.disconnects.Add(1)
 			c.sh.connStatus(market.StatusDisconnected, fmt.Sprintf("recorded connection %d: %s", rec.Conn, rec.Data))
 		case record.KindFill:
-			if string(rec.Data) == promoteRecord {
+			switch string(rec.Data) {
+			case promoteRecord:
 				if c := conns[rec.Conn]; c != nil {
 					promote(c, rec.Time)
+				}
+			case unsubscribeRecord:
+				if n, err := ParseStreamName(rec.Stream); err == nil {
+					for _, sh := range allShards() {
+						sh.dmu.Lock()
+						sh.forget(n)
+						sh.dmu.Unlock()
+					}
 				}
 			}
 		case record.KindText:

@@ -167,8 +167,8 @@ func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 			g.unfilled(rest)
 			rf.inFill = false
 		}
-	case promoteRecord:
-		// A rotation's hand-over: Replay changes the shard's roles.
+	case promoteRecord, unsubscribeRecord:
+		// A rotation's hand-over, an Unsubscribe: Replay applies them.
 	default:
 		rf.feed.log().Warn("replay: unknown fill record; ignored", "stream", string(rec.Stream), "data", string(rec.Data))
 	}

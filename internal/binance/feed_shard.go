@@ -100,13 +100,31 @@ func (sh *shard) add(n StreamName) {
 func (sh *shard) remove(n StreamName) {
 	sh.streams = slices.DeleteFunc(sh.streams, func(x StreamName) bool { return x == n })
 	sh.dmu.Lock()
+	sh.forget(n)
+	if w := sh.feed.cfg.Recorder; w != nil && !sh.replay {
+		// The replay forgets the stream's sequence here too: frames after
+		// a later Subscribe start it afresh, as live.
+		var conn uint32
+		if sh.primary != nil {
+			conn = sh.primary.id
+		}
+		sh.feed.recordEventConn(conn, record.KindFill, n.AppendTo(nil), []byte(unsubscribeRecord))
+	}
+	sh.dmu.Unlock()
+}
+
+// unsubscribeRecord is the fill record's text for an Unsubscribe of its
+// stream.
+const unsubscribeRecord = "unsubscribe"
+
+// forget drops a stream's sequencing state; dmu held.
+func (sh *shard) forget(n StreamName) {
 	delete(sh.all, n)
 	for k := range sh.states {
 		if k == n || (n.All && k.All && k.Channel == n.Channel && k.Speed == n.Speed && k.Levels == n.Levels) {
 			delete(sh.states, k)
 		}
 	}
-	sh.dmu.Unlock()
 }
 
 // liveConns are the connections requests must go to; feed.mu held.
