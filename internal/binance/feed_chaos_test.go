@@ -945,3 +945,53 @@ func TestReplayRotationHandOver(t *testing.T) {
 		t.Fatalf("replay reported gaps: %s", fmtStatuses(col.statuses))
 	}
 }
+
+// An Unsubscribe is an "unsubscribe" fill record; the replay forgets the
+// stream's sequence there, as live does, so the events after a later
+// Subscribe come out as live delivered them (found by the chaos test on
+// streams subscribed and unsubscribed during rotations).
+func TestReplayForgetsUnsubscribedStream(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := int64(1_700_000_000_000_000_000)
+	write := func(kind record.Kind, conn uint32, stream, data string) {
+		ts += int64(time.Millisecond)
+		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: ts, Stream: []byte(stream), Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	book := func(u int) string {
+		return `{"stream":"btcusdt@bookTicker","data":{"u":` + strconv.Itoa(u) + `,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`
+	}
+	write(record.KindOpen, 1, "shard 1", "wss://stream.binance.com:9443/stream?streams=btcusdt@bookTicker")
+	write(record.KindText, 1, "btcusdt@bookTicker", book(10))
+	write(record.KindText, 1, "btcusdt@bookTicker", book(11))
+	write(record.KindFill, 1, "btcusdt@bookTicker", "unsubscribe")
+	write(record.KindText, 1, "btcusdt@bookTicker", book(7)) // after a new Subscribe: a first value
+	write(record.KindText, 1, "btcusdt@bookTicker", book(8))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, b := range col.books {
+		got = append(got, b.UpdateID)
+	}
+	if !slices.Equal(got, []int64{10, 11, 7, 8}) {
+		t.Fatalf("replayed book tickers %v, want [10 11 7 8]", got)
+	}
+}
