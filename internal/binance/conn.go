@@ -265,6 +265,9 @@ func (c *conn) finish(err error) {
 	if c.ws != nil {
 		c.ws.Close()
 	}
+	if c.sh != nil {
+		c.sh.primaryLost(c)
+	}
 	c.feed.recordEvent(c, record.KindClose, nil, []byte(err.Error()))
 	close(c.done)
 }

@@ -442,6 +442,28 @@ func (sh *shard) setSecondary(c *conn) {
 func (sh *shard) promote(c *conn) {
 	sh.dmu.Lock()
 	defer sh.dmu.Unlock()
+	sh.promoteLocked(c)
+}
+
+// primaryLost hands the primary role to a rotation's connection at once
+// when the primary ends (found by the chaos test: until the rotation
+// noticed, the new connection's events were those of a secondary, and
+// monotonic values it was first with were dropped, though no connection
+// would deliver them any more).
+func (sh *shard) primaryLost(c *conn) {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	if sh.replay || sh.primary != c || sh.secondary == nil || sh.secondary.isDone() {
+		return
+	}
+	sh.promoteLocked(sh.secondary)
+}
+
+// promoteLocked makes c the primary; dmu held.
+func (sh *shard) promoteLocked(c *conn) {
+	if sh.primary == c {
+		return // promoted already when the old primary ended
+	}
 	sh.primary = c
 	sh.secondary = nil
 	sh.graceTill = sh.feed.now().Add(dedupGrace)
