@@ -89,14 +89,19 @@ func runChaosCrash(t *testing.T, seed uint64) {
 			close(killed)
 		})
 	}
-	var wg sync.WaitGroup
-	for p := 0; p < chaosProducers; p++ {
-		// No retries: after the kill a producer's call fails and it stops.
+	// No retries: after the kill a producer's call fails and it stops.
+	// All connect before any sends, so none dials a killed server.
+	producers := make([]*iggy.Client, chaosProducers)
+	for p := range producers {
 		c, err := dial(-1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		producers[p] = c
+	}
+	var wg sync.WaitGroup
+	for p, c := range producers {
 		prng := rand.New(rand.NewPCG(seed, uint64(100+p)))
 		wg.Add(1)
 		go func() {

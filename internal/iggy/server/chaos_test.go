@@ -1043,16 +1043,28 @@ func chaosCheckLeaks(t *testing.T, base int) {
 type growingStorage struct {
 	memStorage
 	grow *atomic.Bool
+	// growAfterNext, while set, appends one message after each NextOffset
+	// answer: a send landing right after a poll looked at the end.
+	growAfterNext *atomic.Bool
 }
 
 func (g *growingStorage) OpenPartition(s, t, p uint32) (PartitionLog, error) {
 	l, err := g.memStorage.OpenPartition(s, t, p)
-	return &growingLog{PartitionLog: l, grow: g.grow}, err
+	return &growingLog{PartitionLog: l, grow: g.grow, growAfterNext: g.growAfterNext}, err
 }
 
 type growingLog struct {
 	PartitionLog
-	grow *atomic.Bool
+	grow, growAfterNext *atomic.Bool
+}
+
+func (l *growingLog) NextOffset() uint64 {
+	n := l.PartitionLog.NextOffset()
+	if l.growAfterNext.Load() {
+		f := wire.AppendMessage(nil, wire.MessageHeader{PayloadLength: 4}, []byte("late"), nil)
+		_ = l.Append(f, 1)
+	}
+	return n
 }
 
 func (l *growingLog) Read(dst []byte, offset uint64, count uint32, maxBytes int) ([]byte, uint32, error) {
@@ -1071,7 +1083,7 @@ func (l *growingLog) Read(dst []byte, offset uint64, count uint32, maxBytes int)
 // back with offsets beyond the current offset in the same reply.
 func TestPollReplyIsASnapshot(t *testing.T) {
 	grow := new(atomic.Bool)
-	_, c, s, tp := serveTopic(t, Config{Storage: &growingStorage{memStorage: memStorage{now: time.Now}, grow: grow}}, 1)
+	_, c, s, tp := serveTopic(t, Config{Storage: &growingStorage{memStorage: memStorage{now: time.Now}, grow: grow, growAfterNext: new(atomic.Bool)}}, 1)
 	c.send(s, tp, partitionID(0), []byte("a"), []byte("b"))
 	grow.Store(true)
 	for _, kind := range []uint8{pollOffset, pollFirst, pollNext, pollLast} {
@@ -1082,5 +1094,22 @@ func TestPollReplyIsASnapshot(t *testing.T) {
 		if last := p.offsets[len(p.offsets)-1]; last > p.current {
 			t.Fatalf("strategy %d: offsets %v with current offset %d", kind, p.offsets, p.current)
 		}
+	}
+}
+
+// TestPollLastEndsAtCurrent: found by the chaos test (a poll from last
+// ended at offset 108 and reported current offset 117). The poll looked at
+// the partition's end twice, once for what to read and once for the
+// reply's current offset, so a send landing in between made the newest
+// messages of the reply older than its current offset.
+func TestPollLastEndsAtCurrent(t *testing.T) {
+	after := new(atomic.Bool)
+	_, c, s, tp := serveTopic(t, Config{Storage: &growingStorage{memStorage: memStorage{now: time.Now}, grow: new(atomic.Bool), growAfterNext: after}}, 1)
+	c.send(s, tp, partitionID(0), []byte("a"), []byte("b"))
+	after.Store(true)
+	p := c.poll(consumerOf(1), s, tp, somePartition(0), pollLast, 0, 1, false)
+	after.Store(false)
+	if len(p.offsets) != 1 || p.offsets[0] != p.current {
+		t.Fatalf("poll from last returned offsets %v with current offset %d", p.offsets, p.current)
 	}
 }

@@ -125,7 +125,13 @@ func (s *Server) pollMessages(c *session, acc *rights, r *wire.PollMessages, out
 		return out, nil
 	}
 	l := part.log
-	next, current := l.NextOffset(), lastOffset(l)
+	// One look at the end: current must be the newest message of the
+	// same snapshot the strategies below read up to.
+	next := l.NextOffset()
+	current := uint64(0)
+	if next > 0 {
+		current = next - 1
+	}
 	wire.PutPollHeader(out[head:], part.id, current, 0)
 	if r.Count == 0 || next == 0 {
 		return out, nil
