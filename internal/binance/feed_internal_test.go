@@ -418,3 +418,30 @@ func TestRecordingFollowsSequencing(t *testing.T) {
 		t.Fatalf("recorded conns %v times %v, want conns [1 2 1 1] times [1 2 3 4]", conns, times)
 	}
 }
+
+// When the primary ends during a rotation, the rotation's connection is
+// primary from then on (found by the chaos test: its book tickers were
+// dropped as a secondary's "ahead" values until the rotation noticed).
+func TestPrimaryLostPromotesRotation(t *testing.T) {
+	var got []int64
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind == source.KindBookTicker {
+			got = append(got, ev.BookTicker.UpdateID)
+		}
+	}), nil, "btcusdt@bookTicker")
+	c2 := newConn(sh.feed, sh, 2, "")
+	sh.setSecondary(c2)
+	book := func(u int) []byte {
+		return []byte(`{"stream":"btcusdt@bookTicker","data":{"u":` + strconv.Itoa(u) + `,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`)
+	}
+	sh.handleFrame(c1, book(1), 1)
+	sh.handleFrame(c2, book(2), 2) // ahead of the primary: it delivers it
+	c1.finish(errors.New("lost"))
+	sh.handleFrame(c2, book(3), 3)
+	if !slices.Equal(got, []int64{1, 3}) {
+		t.Fatalf("delivered %v, want [1 3]", got)
+	}
+	if sh.primaryConn() != c2 {
+		t.Fatal("the rotation's connection is not primary")
+	}
+}
