@@ -85,8 +85,8 @@ func runChaosCrash(t *testing.T, seed uint64) {
 	killed := make(chan struct{})
 	kill := func() {
 		killOnce.Do(func() {
+			close(killed) // first, so no producer sees the kill's errors before it
 			_ = child.Process.Signal(syscall.SIGKILL)
-			close(killed)
 		})
 	}
 	// No retries: after the kill a producer's call fails and it stops.
