@@ -148,13 +148,18 @@ type Server struct {
 	sessions     map[uint32]*session
 	nextClientID uint32
 
-	ln       net.Listener
-	connWG   sync.WaitGroup
-	bgWG     sync.WaitGroup
-	stopBG   chan struct{}
-	closing  atomic.Bool
-	shutOnce sync.Once
-	shutErr  error
+	ln     net.Listener
+	connWG sync.WaitGroup
+	bgWG   sync.WaitGroup
+	stopBG chan struct{}
+	// acceptDone closes when the accept loop has returned: Shutdown waits
+	// for it before waiting for connections, or a connection accepted as
+	// Shutdown began could be added to connWG while it is being waited on
+	// and be served against closed partitions.
+	acceptDone chan struct{}
+	closing    atomic.Bool
+	shutOnce   sync.Once
+	shutErr    error
 
 	// counters for stats
 	readBytes    atomic.Uint64
@@ -225,6 +230,7 @@ func newServer(cfg Config, pw passwords) (*Server, error) {
 		tokens:      map[[32]byte]*tokenRef{},
 		sessions:    map[uint32]*session{},
 		stopBG:      make(chan struct{}),
+		acceptDone:  make(chan struct{}),
 		pw:          pw,
 	}
 	if s.log == nil {
@@ -309,7 +315,7 @@ func (s *Server) Start() error {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
 	s.ln = ln
-	s.bgWG.Add(2)
+	s.bgWG.Add(1)
 	go s.acceptLoop()
 	go s.background()
 	data := s.cfg.DataDir
@@ -329,7 +335,7 @@ func (s *Server) Addr() string {
 }
 
 func (s *Server) acceptLoop() {
-	defer s.bgWG.Done()
+	defer close(s.acceptDone)
 	var delay time.Duration
 	for {
 		c, err := s.ln.Accept()
@@ -458,6 +464,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	if s.ln != nil {
 		_ = s.ln.Close()
+		<-s.acceptDone // every accepted connection is registered and counted
 	}
 	// Idle connections are blocked reading the next request: wake them.
 	// A connection mid-request finishes it and sees closing before reading
