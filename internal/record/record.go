@@ -64,7 +64,8 @@ const (
 	// its name): Data is "start FROM TO", "unfilled FROM TO REASON",
 	// "end [REASON]", "abandon REASON" or, for a depth gap whose REST
 	// snapshot failed, "nosnapshot FROM TO REASON". Conn is the connection
-	// the gap was seen on.
+	// the gap was seen on. The feed also writes "promote" (Conn becomes its
+	// shard's primary) and "unsubscribe" (the stream was dropped).
 	KindFill Kind = 6
 )
 
