@@ -900,18 +900,8 @@ func chaosArray(e int64, futures bool) []byte {
 // were gap-checked as the primary's, so the replay reported gaps, and
 // filled or deduplicated events differently, where live had not).
 func TestReplayRotationHandOver(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := int64(1_700_000_000_000_000_000)
-	write := func(kind record.Kind, conn uint32, stream, data string) {
-		ts += int64(time.Millisecond)
-		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: ts, Stream: []byte(stream), Data: []byte(data)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rec := newMemRecording(t, "spot", time.Millisecond)
+	write := rec.put
 	trade := func(id int) string {
 		return `{"stream":"btcusdt@trade","data":` + strings.Replace(fdSpotTrade, `"t":40756030`, `"t":`+strconv.Itoa(id), 1) + `}`
 	}
@@ -928,21 +918,7 @@ func TestReplayRotationHandOver(t *testing.T) {
 	write(record.KindText, 2, "btcusdt@trade", trade(5))
 	write(record.KindClose, 1, "", "rotated")
 	write(record.KindText, 2, "btcusdt@trade", trade(6))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := record.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	col, _ := rec.replay(binance.Spot)
 	if got := col.tradeIDs(); !slices.Equal(got, []int64{1, 2, 3, 4, 5, 6}) {
 		t.Fatalf("replayed trades %v", got)
 	}
@@ -956,18 +932,8 @@ func TestReplayRotationHandOver(t *testing.T) {
 // Subscribe come out as live delivered them (found by the chaos test on
 // streams subscribed and unsubscribed during rotations).
 func TestReplayForgetsUnsubscribedStream(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := int64(1_700_000_000_000_000_000)
-	write := func(kind record.Kind, conn uint32, stream, data string) {
-		ts += int64(time.Millisecond)
-		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: ts, Stream: []byte(stream), Data: []byte(data)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rec := newMemRecording(t, "spot", time.Millisecond)
+	write := rec.put
 	book := func(u int) string {
 		return `{"stream":"btcusdt@bookTicker","data":{"u":` + strconv.Itoa(u) + `,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`
 	}
@@ -977,21 +943,7 @@ func TestReplayForgetsUnsubscribedStream(t *testing.T) {
 	write(record.KindFill, 1, "btcusdt@bookTicker", "unsubscribe")
 	write(record.KindText, 1, "btcusdt@bookTicker", book(7)) // after a new Subscribe: a first value
 	write(record.KindText, 1, "btcusdt@bookTicker", book(8))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := record.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	col, _ := rec.replay(binance.Spot)
 	var got []int64
 	for _, b := range col.books {
 		got = append(got, b.UpdateID)

@@ -1,9 +1,12 @@
 package binance_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/ims-dev/ims/internal/binance"
 	"github.com/ims-dev/ims/internal/binance/binancetest"
 	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/record"
 	"github.com/ims-dev/ims/internal/source"
 )
 
@@ -299,4 +303,68 @@ func (b *fakeBackfill) DepthSnapshot(_ context.Context, symbol string, limit int
 	dst.Symbol.SetString(symbol)
 	dst.LastUpdateID = 42
 	return nil
+}
+
+// memRecording is a recording a test writes by hand, in memory: records
+// step apart in time from 1_700_000_000 s.
+type memRecording struct {
+	t    testing.TB
+	buf  bytes.Buffer
+	w    *record.Writer
+	at   int64
+	step int64
+}
+
+func newMemRecording(t testing.TB, market string, step time.Duration) *memRecording {
+	t.Helper()
+	r := &memRecording{t: t, at: 1_700_000_000_000_000_000, step: int64(step)}
+	w, err := record.NewWriter(&r.buf, record.WriterOptions{Market: market, FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.w = w
+	return r
+}
+
+// put writes one record, step after the previous one.
+func (r *memRecording) put(kind record.Kind, conn uint32, stream, data string) {
+	r.t.Helper()
+	r.at += r.step
+	if err := r.w.Write(&record.Record{Kind: kind, Conn: conn, Time: r.at, Stream: []byte(stream), Data: []byte(data)}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// replay closes the recording and plays it, as fast as possible, through a
+// new feed of market m (no Backfill) into a new collector.
+func (r *memRecording) replay(m binance.Market) (*fdCollector, *binance.Feed) {
+	r.t.Helper()
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: m, Handler: col, Logger: log.New(io.Discard)})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.play(f)
+	return col, f
+}
+
+// play closes the recording and plays it through f as fast as possible.
+func (r *memRecording) play(f *binance.Feed) {
+	r.t.Helper()
+	if err := r.w.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	rd, err := record.NewReader(&r.buf)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), rd, 0); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// combinedTrade is a spot btcusdt@trade combined-stream frame with trade id.
+func combinedTrade(id int) string {
+	return `{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.Itoa(id) +
+		`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/log"
 	"github.com/ims-dev/ims/internal/binance"
 	"github.com/ims-dev/ims/internal/binance/binancetest"
 	"github.com/ims-dev/ims/internal/market"
@@ -335,47 +333,16 @@ func TestFeedRecordReplayFillsGapsFromRecording(t *testing.T) {
 // the connection's next record, or at the end. A recorded depth reply
 // comes back as the REST snapshot the live feed delivered.
 func TestReplayGapWithoutFillRecordAndDepthReply(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := int64(1700000000000000000)
-	put := func(kind record.Kind, conn uint32, stream, data string) {
-		t.Helper()
-		at += 1e6
-		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: at, Stream: []byte(stream), Data: []byte(data)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	trade := func(id int64) string {
-		return `{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.FormatInt(id, 10) +
-			`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`
-	}
-	put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@depth")
-	put(record.KindText, 1, "btcusdt@trade", trade(10))
-	put(record.KindText, 1, "btcusdt@trade", trade(11))
-	put(record.KindText, 1, "btcusdt@trade", trade(15)) // 12..14 missing, no fill record follows
-	put(record.KindText, 1, "btcusdt@trade", trade(16))
-	put(record.KindText, 1, "btcusdt@depth", `{"stream":"btcusdt@depth","data":`+fdSpotDepth+`}`)
-	put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", `{"lastUpdateId":499869752,"bids":[["0.35210000","672.00000000"]],"asks":[["0.35230000","1.00000000"]]}`)
-	put(record.KindText, 1, "btcusdt@trade", trade(20)) // the recording ends before the next frame
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	r, err := record.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	rec := newMemRecording(t, "spot", time.Millisecond)
+	rec.put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade/btcusdt@depth")
+	rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(10))
+	rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(11))
+	rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(15)) // 12..14 missing, no fill record follows
+	rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(16))
+	rec.put(record.KindText, 1, "btcusdt@depth", `{"stream":"btcusdt@depth","data":`+fdSpotDepth+`}`)
+	rec.put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", `{"lastUpdateId":499869752,"bids":[["0.35210000","672.00000000"]],"asks":[["0.35230000","1.00000000"]]}`)
+	rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(20)) // the recording ends before the next frame
+	col, _ := rec.replay(binance.Spot)
 	if got, want := col.tradeIDs(), []int64{10, 11, 15, 16, 20}; !slices.Equal(got, want) {
 		t.Fatalf("replayed trades %v, want %v", got, want)
 	}
@@ -409,45 +376,16 @@ func FuzzReplayFills(f *testing.F) {
 	f.Add([]byte("unfilled 12 14 no REST backfill configured"), []byte("depth?symbol=BTCUSDT"), []byte(`{"lastUpdateId":1,"bids":[],"asks":[]}`), []byte("abandon x"))
 	f.Add([]byte("start"), []byte("aggTrades?%zz"), []byte(`[`), []byte("end boom"))
 	f.Fuzz(func(t *testing.T, fill1, req, body, fill2 []byte) {
-		var buf bytes.Buffer
-		w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		at := int64(1700000000000000000)
-		put := func(kind record.Kind, conn uint32, stream string, data []byte) {
-			at += 1e6
-			if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: at, Stream: []byte(stream), Data: data}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		trade := func(id int) []byte {
-			return []byte(`{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.Itoa(id) +
-				`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`)
-		}
-		put(record.KindOpen, 1, "", []byte("wss://stream.binance.com:9443/stream?streams=btcusdt@trade"))
-		put(record.KindText, 1, "btcusdt@trade", trade(10))
-		put(record.KindText, 1, "btcusdt@trade", trade(11))
-		put(record.KindText, 1, "btcusdt@trade", trade(15))
-		put(record.KindFill, 1, "btcusdt@trade", fill1)
-		put(record.KindREST, 0, string(req), body)
-		put(record.KindFill, 1, "btcusdt@trade", fill2)
-		put(record.KindText, 1, "btcusdt@trade", trade(16))
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		r, err := record.NewReader(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		col := newCollector()
-		feed, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col, Logger: log.New(io.Discard)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := feed.Replay(context.Background(), r, 0); err != nil {
-			t.Fatal(err)
-		}
+		rec := newMemRecording(t, "spot", time.Millisecond)
+		rec.put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade")
+		rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(10))
+		rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(11))
+		rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(15))
+		rec.put(record.KindFill, 1, "btcusdt@trade", string(fill1))
+		rec.put(record.KindREST, 0, string(req), string(body))
+		rec.put(record.KindFill, 1, "btcusdt@trade", string(fill2))
+		rec.put(record.KindText, 1, "btcusdt@trade", combinedTrade(16))
+		col, _ := rec.replay(binance.Spot)
 		ids := col.tradeIDs()
 		for i := 1; i < len(ids); i++ {
 			if ids[i] <= ids[i-1] {

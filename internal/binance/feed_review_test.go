@@ -87,33 +87,14 @@ func TestReplayRotationAfterLiveSubscribe(t *testing.T) {
 // Subscribe while a replay runs registers the stream for a later Run; it
 // must not try to connect (the feed has no Run context then) nor panic.
 func TestSubscribeDuringReplay(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const u = "wss://stream.binance.com:9443/stream?streams=btcusdt@trade"
-	for i, r := range []record.Record{
-		{Kind: record.KindOpen, Conn: 1, Data: []byte(u)},
-		{Kind: record.KindText, Conn: 1, Data: []byte(`{"stream":"btcusdt@trade","data":` + fdSpotTrade + `}`)},
-		{Kind: record.KindClose, Conn: 1, Data: []byte("end")},
-	} {
-		r.Time = int64(i+1) * 1e6
-		if err := w.Write(&r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := record.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := newMemRecording(t, "spot", time.Millisecond)
+	rec.put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade")
+	rec.put(record.KindText, 1, "", `{"stream":"btcusdt@trade","data":`+fdSpotTrade+`}`)
+	rec.put(record.KindClose, 1, "", "end")
 	var f *binance.Feed
 	var subErr error
 	subscribed := false
-	f, err = binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: source.HandlerFunc(func(ev *source.Event) {
+	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: source.HandlerFunc(func(ev *source.Event) {
 		if ev.Kind != source.KindTrade || subscribed {
 			return
 		}
@@ -128,9 +109,7 @@ func TestSubscribeDuringReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	rec.play(f)
 	if !subscribed || subErr != nil {
 		t.Fatalf("Subscribe during Replay: called %v, err %v", subscribed, subErr)
 	}
@@ -450,46 +429,19 @@ func TestFeedShutdownLeavesNothingRunning(t *testing.T) {
 // period), and a replay of the recording must drop them too rather than
 // take them for a sequence reset.
 func TestReplayReconnectDropsRepeats(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := newMemRecording(t, "spot", time.Second)
 	const u = "wss://stream.binance.com:9443/stream?streams=btcusdt@kline_1m"
 	kline := func(e int) string {
 		return `{"stream":"btcusdt@kline_1m","data":{"e":"kline","E":` + strconv.Itoa(e) + `,"s":"BTCUSDT","k":{"t":1672515780000,"T":1672515839999,"s":"BTCUSDT","i":"1m","f":100,"L":200,"o":"0.0010","c":"0.0020","h":"0.0025","l":"0.0015","v":"1000","n":100,"x":false,"q":"1.0000","V":"500","Q":"0.500","B":"123456"}}}`
 	}
-	at := int64(1_700_000_000_000_000_000)
-	for _, r := range []record.Record{
-		{Kind: record.KindOpen, Conn: 1, Stream: []byte("shard 1"), Data: []byte(u)},
-		{Kind: record.KindText, Conn: 1, Data: []byte(kline(1000))},
-		{Kind: record.KindText, Conn: 1, Data: []byte(kline(1001))},
-		{Kind: record.KindClose, Conn: 1, Data: []byte("network")},
-		{Kind: record.KindOpen, Conn: 2, Stream: []byte("shard 1"), Data: []byte(u)},
-		{Kind: record.KindText, Conn: 2, Data: []byte(kline(1001))}, // a repeat
-		{Kind: record.KindText, Conn: 2, Data: []byte(kline(1002))},
-	} {
-		at += int64(time.Second)
-		r.Time = at
-		if err := w.Write(&r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := record.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	rec.put(record.KindOpen, 1, "shard 1", u)
+	rec.put(record.KindText, 1, "", kline(1000))
+	rec.put(record.KindText, 1, "", kline(1001))
+	rec.put(record.KindClose, 1, "", "network")
+	rec.put(record.KindOpen, 2, "shard 1", u)
+	rec.put(record.KindText, 2, "", kline(1001)) // a repeat
+	rec.put(record.KindText, 2, "", kline(1002))
+	col, f := rec.replay(binance.Spot)
 	var got []int64
 	for _, k := range col.klines {
 		got = append(got, k.EventTime/1000)
@@ -673,22 +625,8 @@ func TestFeedListSubscriptionsWhileDown(t *testing.T) {
 // shard). A replay must wait for that decision rather than take the frame
 // for proof that none was recorded.
 func TestReplayGapFoundAtFillEnd(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := record.NewWriter(&buf, record.WriterOptions{Market: "spot", FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := int64(1_700_000_000_000_000_000)
-	put := func(kind record.Kind, conn uint32, stream, data string) {
-		at += 1e6
-		if err := w.Write(&record.Record{Kind: kind, Conn: conn, Time: at, Stream: []byte(stream), Data: []byte(data)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	trade := func(id int) string {
-		return `{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.Itoa(id) +
-			`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`
-	}
+	rec := newMemRecording(t, "spot", time.Millisecond)
+	put, trade := rec.put, combinedTrade
 	rest := func(ids ...int) string {
 		var parts []string
 		for _, id := range ids {
@@ -710,21 +648,7 @@ func TestReplayGapFoundAtFillEnd(t *testing.T) {
 	put(record.KindREST, 0, "historicalTrades?fromId=7&limit=2&symbol=BTCUSDT", rest(7, 8))
 	put(record.KindFill, 1, "btcusdt@trade", "end")
 	put(record.KindText, 1, "btcusdt@trade", trade(11))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := record.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	col, f := rec.replay(binance.Spot)
 	if got, want := col.tradeIDs(), []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}; !slices.Equal(got, want) {
 		t.Fatalf("replayed trade ids %v, want %v; statuses %s", got, want, fmtStatuses(col.statuses))
 	}
