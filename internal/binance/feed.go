@@ -594,12 +594,20 @@ func (f *Feed) malformed(c *conn, kind string, frame []byte) {
 
 // recordFrame writes a frame to the recorder, if any.
 func (f *Feed) recordFrame(c *conn, kind record.Kind, frame []byte, recv int64) {
+	if f.cfg.Recorder == nil {
+		return
+	}
+	f.record(&record.Record{Kind: kind, Conn: c.id, Time: recv, Stream: wrappedStream(frame), Data: frame})
+}
+
+// record writes rec to the recorder, if any; a failure is counted and
+// logged once, and the feed goes on.
+func (f *Feed) record(rec *record.Record) {
 	w := f.cfg.Recorder
 	if w == nil {
 		return
 	}
-	rec := record.Record{Kind: kind, Conn: c.id, Time: recv, Stream: wrappedStream(frame), Data: frame}
-	if err := w.Write(&rec); err != nil {
+	if err := w.Write(rec); err != nil {
 		f.recordFailed(err)
 	}
 }
@@ -609,14 +617,7 @@ func (f *Feed) recordEvent(c *conn, kind record.Kind, stream, data []byte) {
 }
 
 func (f *Feed) recordEventConn(conn uint32, kind record.Kind, stream, data []byte) {
-	w := f.cfg.Recorder
-	if w == nil {
-		return
-	}
-	rec := record.Record{Kind: kind, Conn: conn, Time: f.now().UnixNano(), Stream: stream, Data: data}
-	if err := w.Write(&rec); err != nil {
-		f.recordFailed(err)
-	}
+	f.record(&record.Record{Kind: kind, Conn: conn, Time: f.now().UnixNano(), Stream: stream, Data: data})
 }
 
 // RecordReply writes a REST reply the feed may use (a trade, aggTrade or
@@ -624,19 +625,13 @@ func (f *Feed) recordEventConn(conn uint32, kind record.Kind, stream, data []byt
 // same gaps. Pass it as the REST client's ClientOptions.OnReply; replies
 // of other endpoints, and every reply when nothing records, are ignored.
 func (f *Feed) RecordReply(request string, body []byte, recv int64) {
-	w := f.cfg.Recorder
-	if w == nil {
+	if f.cfg.Recorder == nil {
 		return
 	}
 	endpoint, _, _ := strings.Cut(request, "?")
 	switch endpoint {
 	case "trades", "historicalTrades", "aggTrades", "depth":
-	default:
-		return
-	}
-	rec := record.Record{Kind: record.KindREST, Time: recv, Stream: []byte(request), Data: body}
-	if err := w.Write(&rec); err != nil {
-		f.recordFailed(err)
+		f.record(&record.Record{Kind: record.KindREST, Time: recv, Stream: []byte(request), Data: body})
 	}
 }
 
@@ -645,19 +640,14 @@ func (f *Feed) RecordReply(request string, body []byte, recv int64) {
 // and precedes that connection's next frame.
 func (sh *shard) recordFill(st *streamState, format string, args ...any) {
 	f := sh.feed
-	w := f.cfg.Recorder
-	if w == nil || sh.replay {
+	if f.cfg.Recorder == nil || sh.replay {
 		return
 	}
 	var conn uint32
 	if sh.primary != nil {
 		conn = sh.primary.id
 	}
-	rec := record.Record{Kind: record.KindFill, Conn: conn, Time: f.now().UnixNano(),
-		Stream: st.key.AppendTo(nil), Data: fmt.Appendf(nil, format, args...)}
-	if err := w.Write(&rec); err != nil {
-		f.recordFailed(err)
-	}
+	f.recordEventConn(conn, record.KindFill, st.key.AppendTo(nil), fmt.Appendf(nil, format, args...))
 }
 
 func (f *Feed) recordFailed(err error) {

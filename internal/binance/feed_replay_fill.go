@@ -96,11 +96,10 @@ func (rf *replayFills) beforeRecord(conn uint32) {
 	})
 }
 
-// take removes and returns the first gap in list on the stream named
-// stream.
-func take(list *[]*replayGap, stream []byte) *replayGap {
+// take removes and returns the first gap in list on the stream key.
+func take(list *[]*replayGap, key StreamName) *replayGap {
 	for i, g := range *list {
-		if string(g.st.key.AppendTo(nil)) == string(stream) {
+		if g.st.key == key {
 			*list = slices.Delete(*list, i, i+1)
 			return g
 		}
@@ -111,29 +110,34 @@ func take(list *[]*replayGap, stream []byte) *replayGap {
 // fill applies a record.KindFill record; shards lists the replay's shards.
 func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 	verb, rest, _ := strings.Cut(string(rec.Data), " ")
+	var key StreamName
+	switch verb {
+	case promoteRecord, unsubscribeRecord:
+		// A rotation's hand-over, an Unsubscribe: Replay applies them.
+		return
+	case "nosnapshot", "start", "unfilled", "end", "abandon":
+		k, err := ParseStreamName(rec.Stream)
+		if err != nil {
+			rf.feed.log().Warn("replay: fill record of an unreadable stream; ignored", "stream", string(rec.Stream), "err", err)
+			return
+		}
+		key = k
+	}
 	switch verb {
 	case "nosnapshot":
 		// "nosnapshot FROM TO REASON": the REST snapshot after a depth
 		// gap failed.
-		from, to, _ := parseFillRange(rest)
-		parts := strings.SplitN(rest, " ", 3)
-		why := ""
-		if len(parts) == 3 {
-			why = parts[2]
-		}
+		from, to, why, _ := parseFillRange(rest)
 		for _, sh := range shards() {
 			sh.dmu.Lock()
-			for _, st := range sh.states {
-				if st.ch == market.ChannelDepth && string(st.key.AppendTo(nil)) == string(rec.Stream) {
-					sh.snapshotFailed(st, from, to, why)
-					break
-				}
+			if st := sh.states[key]; st != nil && st.ch == market.ChannelDepth {
+				sh.snapshotFailed(st, from, to, why)
 			}
 			sh.dmu.Unlock()
 		}
 	case "start":
-		if g := take(&rf.pending, rec.Stream); g != nil {
-			if from, to, ok := parseFillRange(rest); ok && (from != g.st.gapFrom || to != g.st.gapTo) {
+		if g := take(&rf.pending, key); g != nil {
+			if from, to, _, ok := parseFillRange(rest); ok && (from != g.st.gapFrom || to != g.st.gapTo) {
 				rf.feed.log().Warn("replay: the recorded fill covers another range than the replayed gap",
 					"stream", string(rec.Stream), "recorded", rest, "from", g.st.gapFrom, "to", g.st.gapTo)
 			}
@@ -141,34 +145,25 @@ func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 		}
 	case "unfilled":
 		// "unfilled FROM TO REASON"
-		parts := strings.SplitN(rest, " ", 3)
-		why := "unfilled"
-		if len(parts) == 3 {
-			why = parts[2]
+		_, _, why, _ := parseFillRange(rest)
+		if why == "" {
+			why = "unfilled"
 		}
-		if g := take(&rf.pending, rec.Stream); g != nil {
-			rf.inFill = true
-			g.unfilled(why)
-			rf.inFill = false
+		if g := take(&rf.pending, key); g != nil {
+			rf.ending(func() { g.unfilled(why) })
 		}
 	case "end":
-		if g := take(&rf.open, rec.Stream); g != nil {
-			rf.inFill = true
-			g.complete(rest)
-			rf.inFill = false
+		if g := take(&rf.open, key); g != nil {
+			rf.ending(func() { g.complete(rest) })
 		}
 	case "abandon":
-		g := take(&rf.open, rec.Stream)
+		g := take(&rf.open, key)
 		if g == nil {
-			g = take(&rf.pending, rec.Stream)
+			g = take(&rf.pending, key)
 		}
 		if g != nil {
-			rf.inFill = true
-			g.unfilled(rest)
-			rf.inFill = false
+			rf.ending(func() { g.unfilled(rest) })
 		}
-	case promoteRecord, unsubscribeRecord:
-		// A rotation's hand-over, an Unsubscribe: Replay applies them.
 	default:
 		rf.feed.log().Warn("replay: unknown fill record; ignored", "stream", string(rec.Stream), "data", string(rec.Data))
 	}
@@ -268,11 +263,20 @@ func (rf *replayFills) finish() {
 	rf.pending, rf.open = nil, nil
 }
 
-// parseFillRange reads "FROM TO" at the start of s.
-func parseFillRange(s string) (from, to int64, ok bool) {
+// ending runs end, the close of a fill by a fill record: a gap found
+// meanwhile, among the released trades, was decided live by the fill's
+// goroutine (see inFill).
+func (rf *replayFills) ending(end func()) {
+	rf.inFill = true
+	end()
+	rf.inFill = false
+}
+
+// parseFillRange reads "FROM TO [REASON]".
+func parseFillRange(s string) (from, to int64, why string, ok bool) {
 	a, rest, _ := strings.Cut(s, " ")
-	b, _, _ := strings.Cut(rest, " ")
+	b, why, _ := strings.Cut(rest, " ")
 	from, err1 := strconv.ParseInt(a, 10, 64)
 	to, err2 := strconv.ParseInt(b, 10, 64)
-	return from, to, err1 == nil && err2 == nil
+	return from, to, why, err1 == nil && err2 == nil
 }
