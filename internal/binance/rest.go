@@ -159,7 +159,8 @@ func (e *APIError) Is(target error) bool {
 // params, after reserving weight, and returns the 200 body and the time it
 // arrived (ns; the receive time of what is parsed from it).
 func (c *Client) get(ctx context.Context, endpoint string, params url.Values, weight int) ([]byte, int64, error) {
-	u := c.url(endpoint, params)
+	req := request(endpoint, params)
+	u := c.base + c.market.RESTPrefix() + "/" + req
 	for attempt := 0; ; attempt++ {
 		if err := c.budget.Wait(ctx, weight); err != nil {
 			return nil, 0, fmt.Errorf("GET %s: %w", u, err)
@@ -168,10 +169,6 @@ func (c *Client) get(ctx context.Context, endpoint string, params url.Values, we
 		if err == nil {
 			recv := c.now().UnixNano()
 			if c.onReply != nil {
-				req := endpoint
-				if len(params) > 0 {
-					req += "?" + params.Encode()
-				}
 				c.onReply(req, body, recv)
 			}
 			return body, recv, nil
@@ -232,11 +229,16 @@ func notJSON(body []byte) error {
 
 // url is the URL of endpoint with params, as get requests it.
 func (c *Client) url(endpoint string, params url.Values) string {
-	u := c.base + c.market.RESTPrefix() + "/" + endpoint
-	if len(params) > 0 {
-		u += "?" + params.Encode()
+	return c.base + c.market.RESTPrefix() + "/" + request(endpoint, params)
+}
+
+// request is endpoint with its query, relative to the market's API prefix
+// ("aggTrades?fromId=5&limit=1000&symbol=BTCUSDT").
+func request(endpoint string, params url.Values) string {
+	if len(params) == 0 {
+		return endpoint
 	}
-	return u
+	return endpoint + "?" + params.Encode()
 }
 
 // do sends one request. retry reports whether the failure is worth
