@@ -422,8 +422,8 @@ func (c *Client) exchangeLocked(ctx context.Context, frame []byte, buf *[]byte) 
 		c.dropLocked()
 	}
 	if err != nil {
-		if cerr := expired(ctx); cerr != nil {
-			err = fmt.Errorf("%w (%v)", cerr, err)
+		if cerr := asExpired(ctx, err); cerr != nil {
+			err = cerr
 		} else if c.isClosed() {
 			err = fmt.Errorf("%w (%v)", ErrClosed, err)
 		}
@@ -444,6 +444,19 @@ func expired(ctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return nil
+}
+
+// asExpired returns err as the caller's cancellation or timeout when ctx
+// has expired (naming err too, unless it already is that), else nil.
+func asExpired(ctx context.Context, err error) error {
+	cerr := expired(ctx)
+	switch {
+	case cerr == nil:
+		return nil
+	case errors.Is(err, cerr):
+		return err
+	}
+	return fmt.Errorf("%w (%v)", cerr, err)
 }
 
 // roundTrip sends frame (a complete classic request for code) and returns
@@ -467,13 +480,10 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 		if c.conn == nil {
 			if err := c.connectLocked(ctx); err != nil {
 				var werr *wire.Error
-				if cerr := expired(ctx); cerr != nil {
+				if cerr := asExpired(ctx, err); cerr != nil {
 					// A cancelled call: say so (the dial's own error may
 					// not), and stop.
-					if !errors.Is(err, cerr) {
-						err = fmt.Errorf("%w (%v)", cerr, err)
-					}
-					return nil, err
+					return nil, cerr
 				}
 				if errors.As(err, &werr) {
 					// Bad credentials: retrying won't help.
@@ -504,12 +514,9 @@ func (c *Client) roundTripLocked(ctx context.Context, code wire.Command, frame [
 			return nil, werr
 		}
 		c.dropLocked()
-		if cerr := expired(ctx); cerr != nil {
+		if cerr := asExpired(ctx, err); cerr != nil {
 			// The deadline may have passed since the exchange looked.
-			if !errors.Is(err, cerr) {
-				err = fmt.Errorf("%w (%v)", cerr, err)
-			}
-			return nil, err
+			return nil, cerr
 		}
 		if c.isClosed() {
 			return nil, err
