@@ -368,3 +368,23 @@ func combinedTrade(id int) string {
 	return `{"stream":"btcusdt@trade","data":{"e":"trade","E":1554076800945,"s":"BTCUSDT","t":` + strconv.Itoa(id) +
 		`,"p":"0.00426990","q":"33.82000000","T":1554076800940,"m":false,"M":true}}`
 }
+
+// replayFile plays the recording at path, as fast as possible, through a
+// new feed of market m (no Backfill) into a new collector.
+func replayFile(t testing.TB, path string, m binance.Market) (*fdCollector, *binance.Feed) {
+	t.Helper()
+	r, err := record.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	col := newCollector()
+	f, err := binance.NewFeed(binance.FeedConfig{Market: m, Handler: col})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+	return col, f
+}

@@ -288,19 +288,7 @@ func TestFeedRecordReplayFillsGapsFromRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := record.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	col, f := replayFile(t, path, binance.Spot)
 	if len(col.trades) != len(e.col.trades) {
 		t.Fatalf("replayed %d trades, live %d", len(col.trades), len(e.col.trades))
 	}

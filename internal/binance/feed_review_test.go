@@ -62,19 +62,7 @@ func TestReplayRotationAfterLiveSubscribe(t *testing.T) {
 		t.Fatalf("live stats %+v", s)
 	}
 
-	r, err := record.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	col := newCollector()
-	f, err := binance.NewFeed(binance.FeedConfig{Market: binance.Spot, Handler: col})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Replay(context.Background(), r, 0); err != nil {
-		t.Fatal(err)
-	}
+	col, f := replayFile(t, path, binance.Spot)
 	if got, want := col.tradeIDs(), e.col.tradeIDs(); !slices.Equal(got, want) {
 		t.Fatalf("replayed trade ids %v, live %v", got, want)
 	}

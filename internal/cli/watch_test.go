@@ -267,19 +267,27 @@ func TestWatchUSDMRoutes(t *testing.T) {
 	}
 }
 
-// A hole in the trade ids is reported, filled from the fake's REST
-// historicalTrades and delivered in order before the live trades after it.
-func TestWatchGapBackfill(t *testing.T) {
-	srv, ws := watchExchange(t)
-	src := binancetest.NewSource([][]byte{[]byte(wSpotTrade)}, binancetest.IDsTrade)
+// tradesWithHistory serves btcusdt@trade on ws and, on srv's REST
+// historicalTrades, its first 20 trades (price 0.00430000), so gaps in them
+// can be filled; first is the first id the stream sends.
+func tradesWithHistory(srv *binancetest.Server, ws *binancetest.WS) (src *binancetest.Source, first int64) {
+	src = binancetest.NewSource([][]byte{[]byte(wSpotTrade)}, binancetest.IDsTrade)
 	ws.SetSource("btcusdt@trade", src)
-	first := src.NextID()
+	first = src.NextID()
 	var history []market.Trade
 	for id := first; id < first+20; id++ {
 		history = append(history, market.Trade{TradeID: id, Price: market.MustDecimal("0.00430000"),
 			Quantity: market.MustDecimal("2.00000000"), TradeTime: 1554076800950000})
 	}
 	srv.SetTrades(binancetest.APISpot, "BTCUSDT", history)
+	return src, first
+}
+
+// A hole in the trade ids is reported, filled from the fake's REST
+// historicalTrades and delivered in order before the live trades after it.
+func TestWatchGapBackfill(t *testing.T) {
+	srv, ws := watchExchange(t)
+	src, first := tradesWithHistory(srv, ws)
 	r := startCLI(t, nil, "watch", "--ws-url", srv.WSURL(), "--rest-url", srv.URL(),
 		"btcusdt@trade", "-o", "json", "--count", "11")
 	waitConns(t, ws, 1)
@@ -450,15 +458,7 @@ func TestWatchRecordThenReplay(t *testing.T) {
 // statuses.
 func TestWatchRecordThenReplayBackfill(t *testing.T) {
 	srv, ws := watchExchange(t)
-	src := binancetest.NewSource([][]byte{[]byte(wSpotTrade)}, binancetest.IDsTrade)
-	ws.SetSource("btcusdt@trade", src)
-	first := src.NextID()
-	var history []market.Trade
-	for id := first; id < first+20; id++ {
-		history = append(history, market.Trade{TradeID: id, Price: market.MustDecimal("0.00430000"),
-			Quantity: market.MustDecimal("2.00000000"), TradeTime: 1554076800950000})
-	}
-	srv.SetTrades(binancetest.APISpot, "BTCUSDT", history)
+	src, _ := tradesWithHistory(srv, ws)
 	path := filepath.Join(t.TempDir(), "session.ims")
 	live := startCLI(t, nil, "watch", "--ws-url", srv.WSURL(), "--rest-url", srv.URL(),
 		"btcusdt@trade", "-o", "json", "--count", "11", "--record", path)
