@@ -451,6 +451,10 @@ func (m Market) SupportsSpeed(ch market.Channel, sp Speed) bool {
 // defaults. An override is scheme://host[:port][/path]; the API paths
 // (/api/v3/..., /stream, and for USD-M the routed /public and /market) are
 // appended to it, so a fake exchange on one address serves every route.
+// Because Binance's own documents give some bases with a path already on
+// (wss://stream.testnet.binance.vision/ws, https://testnet.binance.vision/api),
+// a trailing /ws or /stream (after it /public or /market on USD-M) and a
+// trailing REST prefix (/api, /api/v3, /fapi/v1, ...) are taken off first.
 type Endpoints struct {
 	WS   string
 	REST string
@@ -475,7 +479,27 @@ func (e Endpoints) Resolve(m Market) (Endpoints, error) {
 	if out.REST, err = cleanBase(out.REST, "http", "https"); err != nil {
 		return Endpoints{}, fmt.Errorf("REST URL: %w", err)
 	}
+	out.WS = trimSuffixes(out.WS, "/ws", "/stream")
+	if m.Routed() {
+		out.WS = trimSuffixes(out.WS, RoutePublic.Path(), RouteMarket.Path())
+	}
+	prefix := m.RESTPrefix()
+	out.REST = trimSuffixes(out.REST, prefix, prefix[:strings.LastIndexByte(prefix, '/')])
 	return out, nil
+}
+
+// trimSuffixes takes the first of suffixes that base ends with off it,
+// keeping at least scheme://host.
+func trimSuffixes(base string, suffixes ...string) string {
+	for _, s := range suffixes {
+		if s != "" && strings.HasSuffix(base, s) && !strings.HasSuffix(base[:len(base)-len(s)], "/") &&
+			strings.Contains(base[:len(base)-len(s)], "://") {
+			if u, err := url.Parse(base[:len(base)-len(s)]); err == nil && u.Host != "" {
+				return base[:len(base)-len(s)]
+			}
+		}
+	}
+	return base
 }
 
 // cleanBase validates a base URL and strips a trailing slash, query and

@@ -192,6 +192,45 @@ func TestStreamURLs(t *testing.T) {
 			t.Errorf("%s %q %v: accepted %q", b.m, b.base, b.r, u)
 		}
 	}
+	// Bases as Binance's documents print them, with a path already on.
+	pathed := []struct {
+		m    binance.Market
+		base string
+		r    binance.Route
+		want string
+	}{
+		{binance.SpotTestnet, "wss://stream.testnet.binance.vision/ws", binance.RouteNone,
+			"wss://stream.testnet.binance.vision/stream?streams=x@trade"},
+		{binance.Spot, "ws://h:1/stream/", binance.RouteNone, "ws://h:1/stream?streams=x@trade"},
+		{binance.Spot, "ws://h:1/proxy/ws", binance.RouteNone, "ws://h:1/proxy/stream?streams=x@trade"},
+		{binance.USDM, "wss://fstream.binance.com/market", binance.RoutePublic,
+			"wss://fstream.binance.com/public/stream?streams=x@trade"},
+		{binance.USDM, "ws://h:1/public/stream", binance.RouteMarket, "ws://h:1/market/stream?streams=x@trade"},
+		{binance.Spot, "ws://ws", binance.RouteNone, "ws://ws/stream?streams=x@trade"}, // a host named ws
+		{binance.CoinM, "ws://h:1/public", binance.RouteNone, "ws://h:1/public/stream?streams=x@trade"},
+	}
+	for _, c := range pathed {
+		got, err := c.m.StreamURL(c.base, c.r, []string{"x@trade"}, binance.Millisecond)
+		if err != nil || got != c.want {
+			t.Errorf("%s %q: %q %v, want %q", c.m, c.base, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		m          binance.Market
+		base, want string
+	}{
+		{binance.SpotTestnet, "https://testnet.binance.vision/api", "https://testnet.binance.vision/api/v3/depth"},
+		{binance.Spot, "http://h:1/api/v3/", "http://h:1/api/v3/depth"},
+		{binance.USDM, "http://h:1/fapi", "http://h:1/fapi/v1/depth"},
+		{binance.CoinM, "http://h:1/x/dapi/v1", "http://h:1/x/dapi/v1/depth"},
+		{binance.CoinM, "http://h:1/api", "http://h:1/api/dapi/v1/depth"}, // not this market's prefix
+		{binance.Spot, "http://api", "http://api/api/v3/depth"},
+	} {
+		got, err := c.m.RESTURL(c.base, "depth")
+		if err != nil || got != c.want {
+			t.Errorf("%s REST %q: %q %v, want %q", c.m, c.base, got, err, c.want)
+		}
+	}
 	u, err := binance.CoinM.RESTURL("http://127.0.0.1:9/", "exchangeInfo")
 	if err != nil || u != "http://127.0.0.1:9/dapi/v1/exchangeInfo" {
 		t.Errorf("REST URL %q %v", u, err)

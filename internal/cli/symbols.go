@@ -66,7 +66,7 @@ An empty result is not an error.`,
 	fs.StringSliceVar(&opts.Bases, "base", nil, "only these base assets")
 	fs.StringSliceVar(&opts.Contracts, "contract", nil, "only these futures contract types (PERPETUAL, CURRENT_QUARTER, ...)")
 	fs.StringVarP(&opts.Format, "format", "o", binance.FormatTable, "output format: "+strings.Join(binance.SymbolFormats(), ", "))
-	fs.StringVar(&opts.RESTURL, "rest-url", "", "Binance REST base URL (default: the market's, e.g. https://api.binance.com)")
+	fs.StringVar(&opts.RESTURL, "rest-url", "", "Binance REST base URL (default: the market's, e.g. https://api.binance.com; a trailing API prefix such as /api is ignored)")
 	fs.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "give up on exchangeInfo after this long")
 	setEnvName(fs, "rest-url", "IMS_BINANCE_REST_URL")
 	_ = cmd.RegisterFlagCompletionFunc("market", fixedCompletion(binance.MarketNames()))
