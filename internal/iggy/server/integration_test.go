@@ -357,3 +357,32 @@ func TestClientPermissions(t *testing.T) {
 		Strategy: wire.PollFromFirst(), Count: 10}, &p)
 	wantErr(t, err, wire.ErrUnauthorized)
 }
+
+// Iggy refuses a stored offset only past the current offset, which is 0 for
+// an empty partition too; both stores must agree.
+func TestStoreOffsetOnEmptyPartition(t *testing.T) {
+	for _, store := range []struct {
+		name string
+		cfg  func(t *testing.T) server.Config
+	}{
+		{"memory", func(*testing.T) server.Config { return server.Config{} }},
+		{"disk", func(t *testing.T) server.Config { return server.Config{DataDir: t.TempDir()} }},
+	} {
+		t.Run(store.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := dial(t, serve(t, store.cfg(t)), "iggy", "iggy")
+			st, err := c.CreateStream(ctx, "s")
+			must(t, err)
+			td, err := c.CreateTopic(ctx, id(st.ID), iggy.TopicConfig{Name: "t", Partitions: 1, MessageExpiry: wire.Unlimited, MaxTopicSize: wire.Unlimited})
+			must(t, err)
+			cons := wire.NewConsumer(id(7))
+			p0 := wire.SomePartition(td.Partitions[0].ID)
+			wantErr(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), p0, 1), wire.ErrInvalidOffset)
+			must(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), p0, 0))
+			off, found, err := c.Offset(ctx, cons, id(st.ID), id(td.ID), p0)
+			if err != nil || !found || off.StoredOffset != 0 || off.CurrentOffset != 0 {
+				t.Fatalf("offset %+v found %v err %v", off, found, err)
+			}
+		})
+	}
+}

@@ -338,7 +338,9 @@ func (l *memLog) Purge() error {
 func (l *memLog) StoreOffset(kind wire.ConsumerKind, id uint32, offset uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.next == 0 || offset > l.next-1 {
+	// Iggy refuses only an offset past the current one, which is 0 for an
+	// empty partition too (as the disk store does).
+	if cur := max(l.next, 1) - 1; offset > cur {
 		return wire.ErrInvalidOffset
 	}
 	if l.offsets == nil {
