@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -300,11 +301,25 @@ func (l *memLog) dropFirst(n int) {
 }
 
 // DeleteSegments drops up to n of the oldest sealed segments; the open
-// (last) segment stays so appends continue in it.
+// (last) segment stays so appends continue in it. As on disk (and in Iggy
+// 0.8), a segment holding offsets past the lowest stored consumer or group
+// offset is kept, and deletion stops there.
 func (l *memLog) DeleteSegments(n uint32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := min(int(n), max(len(l.segs)-1, 0))
+	if len(l.offsets) > 0 {
+		barrier := uint64(math.MaxUint64)
+		for _, off := range l.offsets {
+			barrier = min(barrier, off)
+		}
+		i := 0
+		// A sealed segment's last offset is the next segment's base - 1.
+		for i < k && l.segs[i+1].base-1 <= barrier {
+			i++
+		}
+		k = i
+	}
 	l.dropFirst(k)
 	return nil
 }
