@@ -151,3 +151,37 @@ func TestConcurrentAppendReadRetention(t *testing.T) {
 		t.Fatalf("next offset %d", p.NextOffset())
 	}
 }
+
+// TestStoreOffsetRacingPurge: an offset checked against the current offset
+// before a purge must not be stored after it, where it would point past the
+// emptied log until the next restart.
+func TestStoreOffsetRacingPurge(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpen(t, dir, Config{SegmentSize: 1 << 20, Fsync: FsyncNever})
+	defer p.Close()
+	for round := range 200 {
+		mustAppend(t, p, makeBatch(10, 8, byte(round)), 10)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				_ = p.StoreOffset(Consumer, 1, 9)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := p.Purge(); err != nil {
+				t.Error(err)
+			}
+		}()
+		wg.Wait()
+		if off, ok := p.Offset(Consumer, 1); ok && off > p.CurrentOffset() {
+			t.Fatalf("round %d: stored offset %d past current offset %d after a purge", round, off, p.CurrentOffset())
+		}
+		_ = p.DeleteOffset(Consumer, 1)
+		if err := p.Purge(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

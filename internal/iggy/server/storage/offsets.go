@@ -386,6 +386,11 @@ func (o *offsetStore) close() error {
 // (subject to the fsync policy). An offset beyond CurrentOffset is refused
 // with ErrInvalidOffset, as Iggy does.
 func (p *Partition) StoreOffset(kind ConsumerKind, id uint32, offset uint64) error {
+	// Shared against Purge (which holds structMu exclusively while it resets
+	// the log and forgets the offsets), so a store checked against the old
+	// current offset cannot land after the purge.
+	p.structMu.RLock()
+	defer p.structMu.RUnlock()
 	if offset > p.CurrentOffset() {
 		return fmt.Errorf("storing offset %d of %s %d, current offset %d: %w", offset, kind, id, p.CurrentOffset(), ErrInvalidOffset)
 	}
