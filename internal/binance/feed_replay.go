@@ -76,6 +76,11 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 		if len(rs.open) > 1 {
 			rs.sh.secondary = rs.open[1]
 		}
+		if p := rs.sh.primary; p != nil && p != old {
+			// As live at a hand-over or a lost primary: the values the
+			// new primary showed ahead of the old one go out now.
+			rs.sh.releaseAhead(p)
+		}
 		rs.sh.dmu.Unlock()
 	}
 	// promote replays a rotation's hand-over to c: the connections opened

@@ -754,3 +754,46 @@ func TestFeedUnsubscribeRacingSubscribe(t *testing.T) {
 		return len(subs) == len(streams)-1 && !slices.Contains(subs, victim)
 	})
 }
+
+// A rotation whose new connection could not subscribe every stream (those
+// beyond the URL's length go by SUBSCRIBE, refused here) is not handed
+// over: the old connection keeps them, and a later rotation that gets them
+// all takes over. Before, the hand-over left the refused streams on no
+// connection until the next one.
+func TestFeedRotationKeepsOldWhenSubscribeRefused(t *testing.T) {
+	ws, url := startFake(t, binancetest.WSConfig{MsgLimit: -1})
+	streams := make([]string, 400)
+	for i := range streams {
+		streams[i] = fmt.Sprintf("s%04dusdt@trade", i)
+	}
+	last := streams[len(streams)-1]
+	ws.SetSource(last, binancetest.NewSource([][]byte{[]byte(strings.ReplaceAll(fdSpotTrade, "BTCUSDT", "S0399USDT"))}, binancetest.IDsTrade))
+	e := newEnv(t, ws, url, binance.FeedConfig{Market: binance.Spot, MessagesPerSecond: 100,
+		RotationOverlap: 10 * time.Millisecond, MaxOverlap: time.Hour}, streams...)
+	e.run(t)
+	e.waitConnected(t)
+	e.waitWS(t, "the streams beyond the URL", func() bool { return ws.Subscribers(last) == 1 })
+	ws.SetAckMode(binancetest.AckError)
+	ws.Shutdown()
+	e.waitWS(t, "the rotation's connection closed", func() bool { return ws.Connects() == 2 && len(ws.Conns()) == 1 })
+	if ws.Subscribers(last) != 1 {
+		t.Fatalf("%s has %d subscribers after the refused rotation", last, ws.Subscribers(last))
+	}
+	ws.Emit(last, 2)
+	e.col.wait(t, "trades on the old connection", func() bool { return len(e.col.trades) == 2 })
+	ws.SetAckMode(binancetest.AckNormal)
+	e.waitWS(t, "a later rotation carrying every stream", func() bool { return ws.Connects() >= 3 && ws.Subscribers(last) == 2 })
+	ws.Emit(last, 2) // both deliver these: the new connection proves it overlaps
+	e.waitWS(t, "the hand-over", func() bool { return len(ws.Conns()) == 1 && ws.Subscribers(last) == 1 })
+	ws.Emit(last, 2)
+	e.col.wait(t, "trades on the new connection", func() bool { return len(e.col.trades) == 6 })
+	if s := e.feed.Stats(); s.Rotations != 1 || s.Reconnects != 0 || s.Gaps != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	ids := e.col.tradeIDs()
+	for i := 1; i < len(ids); i++ {
+		if ids[i] != ids[i-1]+1 {
+			t.Fatalf("trade ids %v", ids)
+		}
+	}
+}

@@ -62,7 +62,12 @@ type streamState struct {
 	// that proof.
 	aheadConn uint32
 	aheadVal  int64
-	snapID    int64 // update id of the last REST depth snapshot emitted
+	// ahead holds copies of the values aheadConn showed that the primary
+	// has not delivered yet, in order: at a hand-over they go out before
+	// the new primary's next events, so a primary that lagged behind the
+	// rotation's connection loses nothing when it is closed.
+	ahead  []source.Event
+	snapID int64 // update id of the last REST depth snapshot emitted
 	// allStale is the all-market stream's own arrival state, for the
 	// per-symbol states of such a stream (live only).
 	allStale *staleState
@@ -343,9 +348,16 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 		return
 	case seqNext:
 		if !primary {
-			if v.kind == seqMonotonic && st.syncedConn != c.id {
-				// Not yet known to overlap: the primary delivers it.
-				st.aheadConn, st.aheadVal = c.id, v.last
+			if v.kind == seqMonotonic && (c != sh.secondary || st.syncedConn != c.id) {
+				// Not yet known to overlap: the primary delivers it, and
+				// a copy waits in case the primary is handed over first.
+				// A connection handed over already delivers nothing here:
+				// the new primary has these values, and one of them
+				// delivered early would make those before it duplicates.
+				if c == sh.secondary {
+					sh.holdAhead(st, c, ev)
+					st.aheadConn, st.aheadVal = c.id, v.last
+				}
 				return
 			}
 			st.syncedConn = c.id
@@ -357,7 +369,59 @@ func (sh *shard) deliver(c *conn, fr *Frame, recv int64) {
 		}
 	}
 	st.has, st.last = true, v.last
+	if len(st.ahead) > 0 {
+		st.trimAhead(f.cfg.Market.IsFutures())
+	}
 	sh.emit(ev)
+}
+
+// maxAhead bounds the copies a stream keeps of a rotation's connection's
+// values the primary has not delivered yet: the primary lagging further
+// behind than this is not a hand-over any more.
+const maxAhead = 1024
+
+// holdAhead keeps a copy of ev, shown first by the rotation's connection c;
+// dmu held.
+func (sh *shard) holdAhead(st *streamState, c *conn, ev *source.Event) {
+	if st.aheadConn != c.id {
+		st.ahead = st.ahead[:0]
+	}
+	if len(st.ahead) == maxAhead {
+		st.ahead = append(st.ahead[:0], st.ahead[1:]...)
+	}
+	st.ahead = append(st.ahead, ev.Clone())
+}
+
+// trimAhead drops the held values the primary has now delivered.
+func (st *streamState) trimAhead(futures bool) {
+	n := 0
+	for n < len(st.ahead) && seqOf(&st.ahead[n], futures).last <= st.last {
+		n++
+	}
+	st.ahead = append(st.ahead[:0], st.ahead[n:]...)
+}
+
+// releaseAhead delivers, at c's promotion, the values c showed ahead of the
+// old primary that it has not delivered, and forgets every other
+// connection's; dmu held.
+func (sh *shard) releaseAhead(c *conn) {
+	futures := sh.feed.cfg.Market.IsFutures()
+	for _, st := range sh.states {
+		if len(st.ahead) == 0 {
+			continue
+		}
+		if c != nil && st.aheadConn == c.id {
+			for i := range st.ahead {
+				ev := &st.ahead[i]
+				if v := seqOf(ev, futures).last; v > st.last {
+					st.has, st.last = true, v
+					sh.emit(ev)
+				}
+			}
+		}
+		clear(st.ahead) // the copies' memory can go
+		st.ahead = st.ahead[:0]
+	}
 }
 
 // inGrace reports whether the primary connection is new enough for its
@@ -429,6 +493,7 @@ func (sh *shard) setPrimary(c *conn) {
 	sh.primary = c
 	sh.secondary = nil
 	sh.graceTill = sh.feed.now().Add(dedupGrace)
+	sh.releaseAhead(nil) // a failed rotation's copies
 }
 
 // setSecondary registers a rotation's new connection.
@@ -467,6 +532,7 @@ func (sh *shard) promoteLocked(c *conn) {
 	sh.primary = c
 	sh.secondary = nil
 	sh.graceTill = sh.feed.now().Add(dedupGrace)
+	sh.releaseAhead(c)
 	if !sh.replay {
 		// The old connection still delivers until it is closed; the
 		// replay must change roles here too, not at its close record.

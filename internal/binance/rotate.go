@@ -167,6 +167,9 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 	case <-nc.done:
 	case <-ctx.Done():
 	}
+	if sh.abandonRotation(ctx, old, nc, reconciled) {
+		return nil
+	}
 	select {
 	case <-nc.synced:
 		// Both deliver the same events now; give slower streams a moment
@@ -191,12 +194,57 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 		f.log().Warn("rotation connection lost before taking over", "conn", nc.id, "err", nc.endErr)
 		return nil
 	}
+	if sh.abandonRotation(ctx, old, nc, reconciled) {
+		return nil
+	}
 	sh.promote(nc)
 	f.stats.connects.Add(1)
 	f.stats.rotations.Add(1)
 	old.close("rotated")
 	f.log().Info("rotated", "from", old.id, "to", nc.id, "shard", sh.id)
 	return nc
+}
+
+// abandonRotation closes the rotation's connection nc and reports true
+// when it does not carry every stream of the shard while the old one
+// does: handing over would leave those streams on no connection, so the
+// old one stays and a fresh rotation is tried later. With the old one gone,
+// nc is all there is: it is asked again for what it lacks.
+func (sh *shard) abandonRotation(ctx context.Context, old, nc *conn, reconciled <-chan struct{}) bool {
+	missing := sh.notOn(nc, reconciled)
+	if missing == 0 || ctx.Err() != nil || nc.isDone() {
+		return false
+	}
+	if old.isDone() {
+		sh.goReconcile(ctx, nc)
+		return false
+	}
+	sh.setSecondary(nil)
+	nc.close("rotation abandoned")
+	sh.feed.log().Warn("rotation connection does not carry every stream; keeping the old one", "conn", nc.id,
+		"shard", sh.id, "missing", missing)
+	return true
+}
+
+// notOn counts the shard's streams c does not carry: all of them while its
+// reconcile (reconciled) has not finished, else those whose SUBSCRIBE
+// failed.
+func (sh *shard) notOn(c *conn, reconciled <-chan struct{}) int {
+	f := sh.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case <-reconciled:
+	default:
+		return len(sh.streams)
+	}
+	n := 0
+	for _, s := range sh.streams {
+		if !c.streams[s] {
+			n++
+		}
+	}
+	return n
 }
 
 // connect dials a connection for the shard's current streams.

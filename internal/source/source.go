@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -265,4 +266,50 @@ func NewUnknownSymbolsError(source string, symbols []string) *UnknownSymbolsErro
 	}
 	sort.Strings(out)
 	return &UnknownSymbolsError{Source: source, Symbols: out}
+}
+
+// Clone returns a deep copy of e that shares nothing with the source's
+// reused buffers, for a consumer that must keep an event past the Handler
+// call. Only the pointer Kind names is copied.
+func (e *Event) Clone() Event {
+	out := Event{Kind: e.Kind, Channel: e.Channel}
+	switch e.Kind {
+	case KindTrade:
+		out.Trade = clonePtr(e.Trade)
+	case KindAggTrade:
+		out.AggTrade = clonePtr(e.AggTrade)
+	case KindKline:
+		out.Kline = clonePtr(e.Kline)
+	case KindBookTicker:
+		out.BookTicker = clonePtr(e.BookTicker)
+	case KindDepthUpdate:
+		if out.DepthUpdate = clonePtr(e.DepthUpdate); out.DepthUpdate != nil {
+			out.DepthUpdate.Bids = slices.Clone(out.DepthUpdate.Bids)
+			out.DepthUpdate.Asks = slices.Clone(out.DepthUpdate.Asks)
+		}
+	case KindDepthSnapshot:
+		if out.DepthSnapshot = clonePtr(e.DepthSnapshot); out.DepthSnapshot != nil {
+			out.DepthSnapshot.Bids = slices.Clone(out.DepthSnapshot.Bids)
+			out.DepthSnapshot.Asks = slices.Clone(out.DepthSnapshot.Asks)
+		}
+	case KindTicker:
+		out.Ticker = clonePtr(e.Ticker)
+	case KindMarkPrice:
+		out.MarkPrice = clonePtr(e.MarkPrice)
+	case KindLiquidation:
+		out.Liquidation = clonePtr(e.Liquidation)
+	case KindIndexPrice:
+		out.IndexPrice = clonePtr(e.IndexPrice)
+	case KindStatus:
+		out.Status = clonePtr(e.Status)
+	}
+	return out
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }

@@ -67,3 +67,27 @@ func TestHandlerFunc(t *testing.T) {
 		t.Fatal("HandlerFunc not called")
 	}
 }
+
+// A clone shares nothing with the event it was made from: the source reuses
+// those buffers for the next event.
+func TestEventClone(t *testing.T) {
+	snap := &market.DepthSnapshot{LastUpdateID: 7, Bids: []market.Level{{Price: market.Decimal{Mantissa: 1, Scale: 1}}}, Asks: []market.Level{{}}}
+	ev := Event{Kind: KindDepthSnapshot, Channel: market.ChannelPartialDepth, DepthSnapshot: snap}
+	cp := ev.Clone()
+	snap.LastUpdateID = 8
+	snap.Bids[0].Price.Mantissa = 2
+	if cp.Kind != ev.Kind || cp.Channel != ev.Channel || cp.DepthSnapshot == snap ||
+		cp.DepthSnapshot.LastUpdateID != 7 || cp.DepthSnapshot.Bids[0].Price.Mantissa != 1 || len(cp.DepthSnapshot.Asks) != 1 {
+		t.Fatalf("clone shares the source's buffers: %+v", cp.DepthSnapshot)
+	}
+	bt := &market.BookTicker{UpdateID: 1}
+	ev = Event{Kind: KindBookTicker, BookTicker: bt, Trade: &market.Trade{}}
+	cp = ev.Clone()
+	bt.UpdateID = 2
+	if cp.BookTicker == bt || cp.BookTicker.UpdateID != 1 || cp.Trade != nil {
+		t.Fatalf("book ticker clone %+v (trade %v)", cp.BookTicker, cp.Trade)
+	}
+	if cp := (&Event{Kind: KindKline}).Clone(); cp.Kline != nil {
+		t.Fatal("a nil pointer cloned to a value")
+	}
+}
