@@ -510,15 +510,25 @@ func (sh *shard) promote(c *conn) {
 	sh.promoteLocked(c)
 }
 
-// primaryLost hands the primary role to a rotation's connection at once
-// when the primary ends (found by the chaos test: until the rotation
-// noticed, the new connection's events were those of a secondary, and
-// monotonic values it was first with were dropped, though no connection
-// would deliver them any more).
+// primaryLost is called as connection c ends, before its close record.
+// A primary's end hands the primary role to a rotation's connection at
+// once (found by the chaos test: until the rotation noticed, the new
+// connection's events were those of a secondary, and monotonic values it
+// was first with were dropped, though no connection would deliver them any
+// more). A rotation's connection ending stops being the secondary here,
+// where the replay sees it go (its close record), not when the rotation
+// gave it up: frames it read before its close still arrive.
 func (sh *shard) primaryLost(c *conn) {
 	sh.dmu.Lock()
 	defer sh.dmu.Unlock()
-	if sh.replay || sh.primary != c || sh.secondary == nil || sh.secondary.isDone() {
+	if sh.replay {
+		return
+	}
+	if sh.secondary == c {
+		sh.secondary = nil
+		return
+	}
+	if sh.primary != c || sh.secondary == nil || sh.secondary.isDone() {
 		return
 	}
 	sh.promoteLocked(sh.secondary)

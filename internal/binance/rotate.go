@@ -168,6 +168,7 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 	case <-ctx.Done():
 	}
 	if sh.abandonRotation(ctx, old, nc, reconciled) {
+		<-nc.done // a next rotation must not overlap it (the replay could not tell their roles)
 		return nil
 	}
 	select {
@@ -195,6 +196,7 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 		return nil
 	}
 	if sh.abandonRotation(ctx, old, nc, reconciled) {
+		<-nc.done
 		return nil
 	}
 	sh.promote(nc)
@@ -208,8 +210,11 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 // abandonRotation closes the rotation's connection nc and reports true
 // when it does not carry every stream of the shard while the old one
 // does: handing over would leave those streams on no connection, so the
-// old one stays and a fresh rotation is tried later. With the old one gone,
-// nc is all there is: it is asked again for what it lacks.
+// old one stays and a fresh rotation is tried later. nc stays the
+// secondary until its read loop ends (primaryLost), as the replay has it
+// until its close record: what it read before the close still arrives.
+// With the old one gone, nc is all there is: it is asked again for what it
+// lacks.
 func (sh *shard) abandonRotation(ctx context.Context, old, nc *conn, reconciled <-chan struct{}) bool {
 	missing := sh.notOn(nc, reconciled)
 	if missing == 0 || ctx.Err() != nil || nc.isDone() {
@@ -219,7 +224,6 @@ func (sh *shard) abandonRotation(ctx context.Context, old, nc *conn, reconciled 
 		sh.goReconcile(ctx, nc)
 		return false
 	}
-	sh.setSecondary(nil)
 	nc.close("rotation abandoned")
 	sh.feed.log().Warn("rotation connection does not carry every stream; keeping the old one", "conn", nc.id,
 		"shard", sh.id, "missing", missing)

@@ -1,0 +1,159 @@
+package binance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ims-dev/ims/internal/binance/binancetest"
+	"github.com/ims-dev/ims/internal/record"
+	"github.com/ims-dev/ims/internal/source"
+)
+
+// bookFrame is a spot combined-stream book ticker frame of sym with update
+// id u.
+func bookFrame(sym string, u int64) []byte {
+	return []byte(`{"stream":"` + strings.ToLower(sym) + `@bookTicker","data":{"u":` + strconv.FormatInt(u, 10) +
+		`,"s":"` + sym + `","b":"1","B":"1","a":"2","A":"1"}}`)
+}
+
+// bookLog records delivered book tickers with their receive times, to
+// compare a live run with its replay.
+type bookLog struct{ got []string }
+
+func (l *bookLog) HandleEvent(ev *source.Event) {
+	if ev.Kind == source.KindBookTicker {
+		l.got = append(l.got, fmt.Sprintf("%+v", *ev.BookTicker))
+	}
+}
+
+// wsConn dials a websocket the test owns (nothing reads it): a conn given
+// it closes on purpose without ending its read loop, as live, where the
+// frames read before the close still arrive after it.
+func wsConn(t *testing.T) *websocket.Conn {
+	t.Helper()
+	ws := binancetest.NewWS(binancetest.WSConfig{})
+	srv := httptest.NewServer(ws)
+	t.Cleanup(func() { ws.Close(); srv.Close() })
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/btcusdt@bookTicker", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// replayInto plays rec's recording through a new feed of market m into h.
+func replayInto(t *testing.T, buf *bytes.Buffer, m Market, h source.Handler) {
+	t.Helper()
+	f, err := NewFeed(FeedConfig{Market: m, Handler: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.NewReader(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Replay(context.Background(), r, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A rotation abandoned (its connection lacks a stream) goes on reading
+// until its close: frames already in flight arrive after the decision. The
+// replay knows of the abandonment only by the close record, so live must
+// keep the connection's role until then too; before, live dropped its
+// book tickers from the decision on (no longer the secondary) while the
+// replay delivered them (still the secondary, proved overlapping), so the
+// replay's events came from another connection, with other receive times.
+func TestReplayAbandonedRotation(t *testing.T) {
+	var buf bytes.Buffer
+	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live bookLog
+	sh, c1 := offline(t, Spot, &live, rec, "btcusdt@bookTicker", "ethusdt@bookTicker")
+	f := sh.feed
+	f.recordEvent(c1, record.KindOpen, shardKey(sh.id), []byte("c1"))
+	c2 := newConn(f, sh, 2, "c2")
+	c2.ws = wsConn(t)
+	f.mu.Lock()
+	c2.streams[sh.streams[0]] = true // btcusdt; ethusdt was refused
+	f.mu.Unlock()
+	sh.setSecondary(c2)
+	f.recordEvent(c2, record.KindOpen, shardKey(sh.id), []byte("c2"))
+
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 1), 10)
+	sh.handleFrame(c2, bookFrame("BTCUSDT", 2), 11) // ahead
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 2), 12) // c2 proved it overlaps
+	reconciled := make(chan struct{})
+	close(reconciled)
+	if !sh.abandonRotation(context.Background(), c1, c2, reconciled) {
+		t.Fatal("rotation lacking a stream not abandoned")
+	}
+	sh.handleFrame(c2, bookFrame("BTCUSDT", 3), 13) // in flight on the abandoned connection
+	c2.finish(errors.New("rotation abandoned"))
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 3), 14)
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 4), 15)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var replayed bookLog
+	replayInto(t, &buf, Spot, &replayed)
+	if len(live.got) != 4 || !slices.Equal(live.got, replayed.got) {
+		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
+	}
+}
+
+// A rotation abandoned, then the old connection lost before the abandoned
+// one has closed: the abandoned one is the shard's only connection, so it
+// takes over as with any lost primary (its values ahead of the old one go
+// out), live and in the replay alike. Before, live had it neither primary
+// nor secondary and dropped them, while the replay, seeing it the only open
+// connection at the old one's close record, promoted it and delivered them.
+func TestReplayAbandonedRotationThenPrimaryLost(t *testing.T) {
+	var buf bytes.Buffer
+	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live bookLog
+	sh, c1 := offline(t, Spot, &live, rec, "btcusdt@bookTicker", "ethusdt@bookTicker")
+	f := sh.feed
+	f.recordEvent(c1, record.KindOpen, shardKey(sh.id), []byte("c1"))
+	c2 := newConn(f, sh, 2, "c2")
+	c2.ws = wsConn(t)
+	f.mu.Lock()
+	c2.streams[sh.streams[0]] = true // btcusdt; ethusdt was refused
+	f.mu.Unlock()
+	sh.setSecondary(c2)
+	f.recordEvent(c2, record.KindOpen, shardKey(sh.id), []byte("c2"))
+
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 1), 10)
+	sh.handleFrame(c2, bookFrame("BTCUSDT", 2), 11) // ahead of the old one
+	reconciled := make(chan struct{})
+	close(reconciled)
+	if !sh.abandonRotation(context.Background(), c1, c2, reconciled) {
+		t.Fatal("rotation lacking a stream not abandoned")
+	}
+	c1.finish(errors.New("lost"))
+	sh.handleFrame(c2, bookFrame("BTCUSDT", 3), 12) // in flight on the abandoned connection
+	c2.finish(errors.New("rotation abandoned"))
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var replayed bookLog
+	replayInto(t, &buf, Spot, &replayed)
+	if len(live.got) != 3 || !slices.Equal(live.got, replayed.got) {
+		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
+	}
+}
