@@ -221,7 +221,10 @@ func (sh *shard) abandonRotation(ctx context.Context, old, nc *conn, reconciled 
 		return false
 	}
 	if old.isDone() {
-		sh.goReconcile(ctx, nc)
+		// Once nc's reconcile has finished: until then what it lacks is
+		// not known (its SUBSCRIBE may yet fail), and asking now would
+		// find the streams pending and send nothing.
+		sh.goReconcileAfter(ctx, nc, reconciled)
 		return false
 	}
 	nc.close("rotation abandoned")
@@ -308,6 +311,22 @@ func (sh *shard) goReconcile(ctx context.Context, c *conn) <-chan struct{} {
 		sh.reconcile(ctx, c)
 	}()
 	return done
+}
+
+// goReconcileAfter runs reconcile in the background once prev is closed
+// (or ctx ends), waited for by Run.
+func (sh *shard) goReconcileAfter(ctx context.Context, c *conn, prev <-chan struct{}) {
+	f := sh.feed
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			return
+		}
+		sh.reconcile(ctx, c)
+	}()
 }
 
 // reconcile brings a newly registered connection's subscriptions in line
