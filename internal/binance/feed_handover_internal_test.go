@@ -157,3 +157,42 @@ func TestReplayAbandonedRotationThenPrimaryLost(t *testing.T) {
 		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
 	}
 }
+
+// The rotation's connection ends just after the rotation last looked and
+// before it hands over: the hand-over does not happen (the replay, which
+// has the connection's close record before the promote record, cannot
+// make it happen). Before, live made the ended connection primary and
+// delivered the values it had shown ahead of the old one, which the replay
+// did not, and the old one was closed for a connection already gone.
+func TestRotationLostBeforeHandOver(t *testing.T) {
+	var buf bytes.Buffer
+	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live bookLog
+	sh, c1 := offline(t, Spot, &live, rec, "btcusdt@bookTicker")
+	f := sh.feed
+	f.recordEvent(c1, record.KindOpen, shardKey(sh.id), []byte("c1"))
+	c2 := newConn(f, sh, 2, "c2")
+	sh.setSecondary(c2)
+	f.recordEvent(c2, record.KindOpen, shardKey(sh.id), []byte("c2"))
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 1), 10)
+	sh.handleFrame(c2, bookFrame("BTCUSDT", 2), 11) // ahead of the old one
+	c2.finish(errors.New("lost"))
+	if sh.promote(c2) {
+		t.Fatal("an ended connection was handed the shard")
+	}
+	if sh.primaryConn() != c1 {
+		t.Fatal("the old connection is not primary any more")
+	}
+	sh.handleFrame(c1, bookFrame("BTCUSDT", 2), 12)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var replayed bookLog
+	replayInto(t, &buf, Spot, &replayed)
+	if len(live.got) != 2 || !slices.Equal(live.got, replayed.got) {
+		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
+	}
+}

@@ -503,11 +503,17 @@ func (sh *shard) setSecondary(c *conn) {
 	sh.secondary = c
 }
 
-// promote hands the primary role to the secondary.
-func (sh *shard) promote(c *conn) {
+// promote hands the primary role to the secondary c and reports whether c
+// has it: not when c ended first (its end took it off the secondary,
+// before its close record, after which the replay could not promote it).
+func (sh *shard) promote(c *conn) bool {
 	sh.dmu.Lock()
 	defer sh.dmu.Unlock()
+	if sh.secondary != c {
+		return sh.primary == c // promoted already when the old primary ended
+	}
 	sh.promoteLocked(c)
+	return true
 }
 
 // primaryLost is called as connection c ends, before its close record.

@@ -199,7 +199,10 @@ func (sh *shard) rotate(ctx context.Context, old *conn, why string) *conn {
 		<-nc.done
 		return nil
 	}
-	sh.promote(nc)
+	if !sh.promote(nc) {
+		f.log().Warn("rotation connection lost before taking over", "conn", nc.id, "err", nc.endErr)
+		return nil
+	}
 	f.stats.connects.Add(1)
 	f.stats.rotations.Add(1)
 	old.close("rotated")
