@@ -93,7 +93,9 @@ type conn struct {
 	dataOnce  sync.Once
 	syncOnce  sync.Once
 	shutOnce  sync.Once
-	closing   atomic.Bool // we closed it on purpose (rotation, unsubscribe, stop)
+	closing   atomic.Bool           // we closed it on purpose (rotation, unsubscribe, stop)
+	lastSeen  atomic.Int64          // unix ns of the last frame, ping or pong from the server
+	deadErr   atomic.Pointer[error] // why the probe ended the connection
 
 	streams map[StreamName]bool // what the connection carries (guarded by feed.mu)
 	initial int                 // streams in its URL
@@ -159,7 +161,16 @@ func (c *conn) start(ctx context.Context) {
 	ws := c.ws
 	f := c.feed
 	timeout := f.cfg.ReadTimeout
+	c.lastSeen.Store(time.Now().UnixNano())
+	ws.SetPongHandler(func(string) error {
+		c.lastSeen.Store(time.Now().UnixNano())
+		if timeout > 0 {
+			_ = ws.SetReadDeadline(time.Now().Add(timeout))
+		}
+		return nil
+	})
 	ws.SetPingHandler(func(data string) error {
+		c.lastSeen.Store(time.Now().UnixNano())
 		if timeout > 0 {
 			_ = ws.SetReadDeadline(time.Now().Add(timeout))
 		}
@@ -184,6 +195,63 @@ func (c *conn) start(ctx context.Context) {
 		defer f.wg.Done()
 		c.readLoop()
 	}()
+	if f.cfg.ProbeAfter > 0 {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			c.probe(ctx)
+		}()
+	}
+}
+
+// probe pings the server whenever the connection has been quiet for
+// ProbeAfter and ends it when nothing at all (a frame, a ping, the pong)
+// arrives within ProbeTimeout of that ping: the peer is gone. Binance
+// answers pings with pongs; the ping counts against the message budget.
+func (c *conn) probe(ctx context.Context) {
+	f := c.feed
+	after, timeout := f.cfg.ProbeAfter, f.cfg.ProbeTimeout
+	t := time.NewTimer(after)
+	defer t.Stop()
+	var (
+		seq     uint64
+		payload []byte
+	)
+	wait := func() bool {
+		select {
+		case <-t.C:
+			return true
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		return false
+	}
+	for wait() {
+		if quiet := time.Duration(time.Now().UnixNano() - c.lastSeen.Load()); quiet < after {
+			t.Reset(after - quiet)
+			continue
+		}
+		if err := c.lim.wait(ctx); err != nil {
+			return
+		}
+		sent := time.Now().UnixNano()
+		seq++
+		payload = strconv.AppendUint(payload[:0], seq, 10)
+		if err := c.ws.WriteControl(websocket.PingMessage, payload, time.Now().Add(timeout)); err != nil {
+			return // a broken socket: the read loop sees it too
+		}
+		t.Reset(timeout)
+		if !wait() {
+			return
+		}
+		if c.lastSeen.Load() < sent {
+			err := fmt.Errorf("nothing from the server within %v of a ping after %v quiet (dead connection)", timeout, after)
+			c.deadErr.Store(&err)
+			c.ws.Close() // the read loop ends and calls finish with err
+			return
+		}
+		t.Reset(max(after-time.Duration(time.Now().UnixNano()-c.lastSeen.Load()), 0))
+	}
 }
 
 func (c *conn) readLoop() {
@@ -206,6 +274,7 @@ func (c *conn) readLoop() {
 			break
 		}
 		recv := time.Now().UnixNano()
+		c.lastSeen.Store(recv)
 		switch typ {
 		case websocket.TextMessage:
 			// handleFrame records it: under the shard's lock, so the
@@ -220,6 +289,9 @@ func (c *conn) readLoop() {
 	var ne interface{ Timeout() bool }
 	if errors.As(err, &ne) && ne.Timeout() {
 		err = fmt.Errorf("no frame or ping for %v (silent connection): %w", timeout, err)
+	}
+	if dead := c.deadErr.Load(); dead != nil {
+		err = *dead
 	}
 	c.finish(err)
 }

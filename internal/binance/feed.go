@@ -46,6 +46,16 @@ type FeedConfig struct {
 	// ping) arrived for this long. Default 2 × the market's ping interval
 	// + 10 s.
 	ReadTimeout time.Duration
+	// ProbeAfter is how long a connection may be quiet (no frame, ping or
+	// pong from the server) before the feed pings it; ProbeTimeout is how
+	// long it then waits for anything at all to arrive before it declares
+	// the connection dead and reconnects. A socket whose peer vanished
+	// without a close is found in ProbeAfter + ProbeTimeout, not after
+	// ReadTimeout (over 6 minutes on futures, whose server pings come
+	// every 3 minutes). Defaults 30 s and 10 s; a negative ProbeAfter
+	// turns probing off.
+	ProbeAfter   time.Duration
+	ProbeTimeout time.Duration
 	// HandshakeTimeout bounds the websocket upgrade (default 10 s).
 	HandshakeTimeout time.Duration
 	// AckTimeout bounds the wait for a SUBSCRIBE reply (default 10 s).
@@ -156,6 +166,12 @@ func NewFeed(cfg FeedConfig) (*Feed, error) {
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 2*lim.PingInterval + 10*time.Second
+	}
+	if cfg.ProbeAfter == 0 {
+		cfg.ProbeAfter = 30 * time.Second
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 10 * time.Second
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = 10 * time.Second

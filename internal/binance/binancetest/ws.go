@@ -91,6 +91,7 @@ type WS struct {
 	attempts  int // upgrade requests seen
 	attemptAt []time.Time
 	pongs     int // pongs that answered a ping
+	pings     int // pings from clients (answered unless the connection is silenced)
 	connects  int // upgrades accepted
 	rejects   []Handshake
 	sources   map[string]*Source
@@ -236,6 +237,13 @@ func (s *WS) Pongs() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pongs
+}
+
+// Pings counts the pings clients sent, on all connections.
+func (s *WS) Pings() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pings
 }
 
 // Connects is the number of upgrades accepted.
@@ -597,8 +605,12 @@ func (c *WSConn) run() {
 		return true
 	}
 	c.ws.SetPingHandler(func(data string) error {
-		if !count() {
-			return nil
+		s.mu.Lock()
+		s.pings++
+		s.notify()
+		s.mu.Unlock()
+		if !count() || c.isSilent() {
+			return nil // a silenced connection is a dead peer: no pongs either
 		}
 		c.writeMu.Lock()
 		defer c.writeMu.Unlock()
