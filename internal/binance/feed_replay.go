@@ -63,7 +63,7 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 	conns := make(map[uint32]*conn)
 	setRoles := func(rs *replayShard, at int64) {
 		rs.sh.dmu.Lock()
-		old := rs.sh.primary
+		old, oldSec := rs.sh.primary, rs.sh.secondary
 		rs.sh.primary, rs.sh.secondary = nil, nil
 		if len(rs.open) > 0 {
 			rs.sh.primary = rs.open[0]
@@ -80,6 +80,8 @@ func (f *Feed) Replay(ctx context.Context, r *record.Reader, speed float64) erro
 			// As live at a hand-over or a lost primary: the values the
 			// new primary showed ahead of the old one go out now.
 			rs.sh.releaseAhead(p)
+		} else if oldSec != nil && oldSec != rs.sh.secondary {
+			rs.sh.releaseAhead(nil) // a rotation's connection gone: its copies, as live
 		}
 		rs.sh.dmu.Unlock()
 	}

@@ -1,12 +1,15 @@
 package binance
 
 import (
-	"github.com/ims-dev/ims/internal/market"
-	"github.com/ims-dev/ims/internal/source"
+	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ims-dev/ims/internal/market"
+	"github.com/ims-dev/ims/internal/source"
 )
 
 // A hold delays every attempt until it ends, and the attempts it delays
@@ -145,102 +148,172 @@ func TestRotationHandOverWhilePrimaryLags(t *testing.T) {
 	}
 }
 
-// FuzzRotationMonotonic is FuzzRotationSequencing for a stream of
-// monotonic values (book ticker update ids): the events delivered are
-// strictly increasing, and every value between the first and the last
-// delivered is delivered, except those a hand-over could not know of: older
-// than the first value the new connection showed and not yet delivered by
-// the old one when it was handed over.
+// FuzzRotationMonotonic is FuzzRotationSequencing for streams of monotonic
+// values (book ticker update ids), two symbols on one shard, as two
+// streams or as the all-market stream's per-symbol states: per symbol, the
+// events delivered are strictly increasing, and every value between the
+// first and the last delivered is delivered, except those no connection
+// could deliver any more: older than the first value the new connection
+// showed and not yet delivered by the old one when it was handed over (or
+// lost mid-rotation, or lost with no rotation under way: then what the
+// reconnection starts after). Each input runs in both stream layouts.
 func FuzzRotationMonotonic(f *testing.F) {
 	f.Add([]byte{0, 4, 0, 1, 1, 0, 3, 6, 1, 6})
 	f.Add([]byte{0, 0, 5, 3, 1, 1, 1, 3, 6, 6, 1})
 	f.Add([]byte{0, 4, 2, 1, 0, 0, 0, 1, 3, 1, 6, 6})
+	f.Add([]byte{0, 8, 4, 0, 9, 1, 8, 9, 7, 1, 9, 0})
+	f.Add([]byte{0, 8, 7, 2, 0, 8, 4, 1, 9, 1, 15, 3, 0, 8})
+	f.Add([]byte{0, 8, 4, 0, 1, 9, 15, 0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
-		var got []int64
-		sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
-			if ev.Kind == source.KindBookTicker {
-				got = append(got, ev.BookTicker.UpdateID)
-			}
-		}), nil, "btcusdt@bookTicker")
-		frame := func(u int64) []byte {
-			return []byte(`{"stream":"btcusdt@bookTicker","data":{"u":` + strconv.FormatInt(u, 10) +
-				`,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`)
-		}
-		type side struct {
-			c           *conn
-			next, first int64
-			showed      bool
-		}
-		prim := side{c: c1, next: 1}
-		var sec, old *side
-		var excused [][2]int64 // values a hand-over may lose, inclusive
-		nextID := uint32(2)
-		head := int64(1)
-		lastPrim := int64(0) // the last value the primary delivered (handed to handleFrame)
-		send := func(s *side) {
-			if s.next >= head {
-				head = s.next + 1
-			}
-			if !s.showed {
-				s.first, s.showed = s.next, true
-			}
-			sh.handleFrame(s.c, frame(s.next), 1)
-			s.next++
-		}
-		for i := 0; i < len(ops); i++ {
-			switch ops[i] % 7 {
-			case 0:
-				lastPrim = prim.next
-				send(&prim)
-			case 1:
-				if sec != nil {
-					send(sec)
-				}
-			case 2, 3: // hand-over
-				if sec == nil {
-					continue
-				}
-				if sec.showed && sec.first > lastPrim+1 {
-					excused = append(excused, [2]int64{lastPrim + 1, sec.first - 1})
-				} else if !sec.showed {
-					// Nothing shown yet: whatever the old one had not
-					// delivered before the new one's first value.
-					excused = append(excused, [2]int64{lastPrim + 1, sec.next - 1})
-				}
-				sh.promote(sec.c)
-				was := prim
-				prim, sec, old = *sec, nil, &was
-				lastPrim = prim.next - 1
-			case 4, 5:
-				if sec != nil {
-					continue
-				}
-				back := int64(0)
-				if i+1 < len(ops) {
-					i++
-					back = int64(ops[i] % 5)
-				}
-				c := newConn(sh.feed, sh, nextID, "")
-				nextID++
-				sh.setSecondary(c)
-				sec = &side{c: c, next: max(1, head-back)}
-			case 6:
-				if old != nil {
-					send(old)
-				}
-			}
-		}
-		for i := 1; i < len(got); i++ {
-			if got[i] <= got[i-1] {
-				t.Fatalf("update id %d after %d: %v", got[i], got[i-1], got)
-			}
-			for v := got[i-1] + 1; v < got[i]; v++ {
-				if !slices.ContainsFunc(excused, func(e [2]int64) bool { return e[0] <= v && v <= e[1] }) {
-					t.Fatalf("update id %d lost: got %v excused %v", v, got, excused)
-				}
-			}
-		}
+		fuzzRotationMonotonic(t, ops, false)
+		fuzzRotationMonotonic(t, ops, true)
 	})
+}
+
+func fuzzRotationMonotonic(t *testing.T, ops []byte, all bool) {
+	const nsym = 2
+	syms := [nsym]string{"BTCUSDT", "ETHUSDT"}
+	var got [nsym][]int64
+	streams := []string{"btcusdt@bookTicker", "ethusdt@bookTicker"}
+	if all {
+		streams = []string{"!bookTicker"}
+	}
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind == source.KindBookTicker {
+			s := slices.Index(syms[:], ev.BookTicker.Symbol.String())
+			got[s] = append(got[s], ev.BookTicker.UpdateID)
+		}
+	}), nil, streams...)
+	frame := func(s int, u int64) []byte {
+		name := strings.ToLower(syms[s]) + "@bookTicker"
+		if all {
+			name = "!bookTicker"
+		}
+		return []byte(`{"stream":"` + name + `","data":{"u":` + strconv.FormatInt(u, 10) +
+			`,"s":"` + syms[s] + `","b":"1","B":"1","a":"2","A":"1"}}`)
+	}
+	type side struct {
+		c           *conn
+		next, first [nsym]int64
+		showed      [nsym]bool
+	}
+	prim := &side{c: c1, next: [nsym]int64{1, 1}}
+	var sec, old *side
+	var excused [nsym][][2]int64 // values no connection can deliver any more, inclusive
+	nextID := uint32(2)
+	head := [nsym]int64{1, 1}
+	var lastPrim [nsym]int64 // the last value the primary handed to handleFrame
+	send := func(s *side, sym int) {
+		if s.next[sym] >= head[sym] {
+			head[sym] = s.next[sym] + 1
+		}
+		if !s.showed[sym] {
+			s.first[sym], s.showed[sym] = s.next[sym], true
+		}
+		sh.handleFrame(s.c, frame(sym, s.next[sym]), 1)
+		s.next[sym]++
+	}
+	// handOver excuses what the old primary had not delivered and sec had
+	// not shown, for a hand-over or a primary lost mid-rotation.
+	handOver := func() {
+		for s := range nsym {
+			if sec.showed[s] && sec.first[s] > lastPrim[s]+1 {
+				excused[s] = append(excused[s], [2]int64{lastPrim[s] + 1, sec.first[s] - 1})
+			} else if !sec.showed[s] {
+				excused[s] = append(excused[s], [2]int64{lastPrim[s] + 1, sec.next[s] - 1})
+			}
+			lastPrim[s] = sec.next[s] - 1
+		}
+	}
+	back := func(i *int) int64 {
+		if *i+1 < len(ops) {
+			*i++
+			return int64(ops[*i] % 5)
+		}
+		return 0
+	}
+	newSide := func(back int64) *side {
+		c := newConn(sh.feed, sh, nextID, "")
+		nextID++
+		s := &side{c: c}
+		for k := range nsym {
+			s.next[k] = max(1, head[k]-back)
+		}
+		return s
+	}
+	for i := 0; i < len(ops); i++ {
+		sym := int(ops[i]/8) % nsym
+		switch ops[i] % 8 {
+		case 0:
+			lastPrim[sym] = prim.next[sym]
+			send(prim, sym)
+		case 1:
+			if sec != nil {
+				send(sec, sym)
+			}
+		case 2, 3: // hand-over
+			if sec == nil {
+				continue
+			}
+			handOver()
+			sh.promote(sec.c)
+			prim, sec, old = sec, nil, prim
+		case 4, 5: // a rotation's connection joins around the head
+			if sec != nil {
+				continue
+			}
+			sec = newSide(back(&i))
+			sh.setSecondary(sec.c)
+		case 6: // the connection handed over still delivers what was in flight
+			if old != nil {
+				send(old, sym)
+			}
+		case 7: // a connection is lost: the rotation's (odd), else the primary
+			if sec != nil && sym == 1 {
+				sec.c.finish(errors.New("lost"))
+				sec = nil
+				continue
+			}
+			if old == prim {
+				old = nil
+			}
+			if sec != nil {
+				handOver()
+				prim.c.finish(errors.New("lost"))
+				prim, sec = sec, nil
+				continue
+			}
+			prim.c.finish(errors.New("lost"))
+			prim = newSide(back(&i))
+			for s := range nsym {
+				if prim.next[s] > lastPrim[s]+1 {
+					excused[s] = append(excused[s], [2]int64{lastPrim[s] + 1, prim.next[s] - 1})
+				}
+				lastPrim[s] = prim.next[s] - 1
+			}
+			sh.setPrimary(prim.c)
+		}
+	}
+	for s := range nsym {
+		g := got[s]
+		for i := 1; i < len(g); i++ {
+			if g[i] <= g[i-1] {
+				t.Fatalf("%s (all-market %v): update id %d after %d: %v", syms[s], all, g[i], g[i-1], g)
+			}
+			for v := g[i-1] + 1; v < g[i]; v++ {
+				if !slices.ContainsFunc(excused[s], func(e [2]int64) bool { return e[0] <= v && v <= e[1] }) {
+					t.Fatalf("%s (all-market %v): update id %d lost: got %v excused %v", syms[s], all, v, g, excused[s])
+				}
+			}
+		}
+	}
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	for k, st := range sh.states {
+		if n := len(st.ahead); n > 0 && (sh.secondary == nil || st.aheadConn != sh.secondary.id) {
+			t.Fatalf("%s: %d copies kept with no rotation of theirs under way", k.String(), n)
+		}
+	}
 }
 
 // The all-market path (array frames, per-symbol state, the stream's own

@@ -532,6 +532,7 @@ func (sh *shard) primaryLost(c *conn) {
 	}
 	if sh.secondary == c {
 		sh.secondary = nil
+		sh.releaseAhead(nil) // its copies: it cannot take over any more
 		return
 	}
 	if sh.primary != c || sh.secondary == nil || sh.secondary.isDone() {
