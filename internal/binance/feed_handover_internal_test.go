@@ -196,3 +196,25 @@ func TestRotationLostBeforeHandOver(t *testing.T) {
 		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
 	}
 }
+
+// The old connection ends as the rotation decides whether to abandon its
+// connection: its end has already handed the shard over (primaryLost runs
+// before the read loop is marked done), so the rotation's connection is
+// the primary and must not be closed. Before, only the old connection's
+// done mark was looked at, and the shard lost its one connection to a
+// reconnect.
+func TestRotationNotAbandonedOnceItTookOver(t *testing.T) {
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(*source.Event) {}), nil, "btcusdt@bookTicker", "ethusdt@bookTicker")
+	c2 := newConn(sh.feed, sh, 2, "c2")
+	sh.setSecondary(c2)
+	sh.primaryLost(c1) // c1's finish, before its done mark
+	reconciled := make(chan struct{})
+	close(reconciled)
+	if sh.abandonRotation(context.Background(), c1, c2, reconciled) {
+		t.Fatal("the rotation's connection was abandoned after it took over")
+	}
+	if c2.isDone() || sh.primaryConn() != c2 {
+		t.Fatal("the rotation's connection is not the live primary")
+	}
+	sh.feed.wg.Wait() // the reconcile it started (c2 has no socket: fails at once)
+}

@@ -145,6 +145,13 @@ func (sh *shard) liveConns() []*conn {
 	return out
 }
 
+// isPrimary reports whether c is the shard's primary connection.
+func (sh *shard) isPrimary(c *conn) bool {
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	return sh.primary == c
+}
+
 func (sh *shard) primaryConn() *conn {
 	sh.dmu.Lock()
 	defer sh.dmu.Unlock()

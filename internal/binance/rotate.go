@@ -223,10 +223,11 @@ func (sh *shard) abandonRotation(ctx context.Context, old, nc *conn, reconciled 
 	if missing == 0 || ctx.Err() != nil || nc.isDone() {
 		return false
 	}
-	if old.isDone() {
-		// Once nc's reconcile has finished: until then what it lacks is
-		// not known (its SUBSCRIBE may yet fail), and asking now would
-		// find the streams pending and send nothing.
+	// The old one's end hands nc the shard before it is marked done.
+	if old.isDone() || sh.isPrimary(nc) {
+		// Asked again once nc's reconcile has finished: until then what
+		// it lacks is not known (its SUBSCRIBE may yet fail), and asking
+		// now would find the streams pending and send nothing.
 		sh.goReconcileAfter(ctx, nc, reconciled)
 		return false
 	}
