@@ -218,3 +218,51 @@ func TestRotationNotAbandonedOnceItTookOver(t *testing.T) {
 	}
 	sh.feed.wg.Wait() // the reconcile it started (c2 has no socket: fails at once)
 }
+
+// A rotation's connection far ahead of a stalled primary keeps at most
+// maxAhead copies per stream (the newest), hands them over in order, and
+// after the hand-over nothing of them stays allocated: not the copies, not
+// the slice that held them (up to maxAhead events per symbol of an
+// all-market stream, for the life of the feed).
+func TestRotationAheadCappedAndFreed(t *testing.T) {
+	var got []int64
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(ev *source.Event) {
+		if ev.Kind == source.KindBookTicker {
+			got = append(got, ev.BookTicker.UpdateID)
+		}
+	}), nil, "!bookTicker")
+	sh.handleFrame(c1, []byte(`{"stream":"!bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`), 1)
+	c2 := newConn(sh.feed, sh, 2, "")
+	sh.setSecondary(c2)
+	const n = maxAhead + 500
+	for u := int64(2); u < 2+n; u++ {
+		sh.handleFrame(c2, []byte(`{"stream":"!bookTicker","data":{"u":`+strconv.FormatInt(u, 10)+
+			`,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`), u)
+	}
+	if len(got) != 1 {
+		t.Fatalf("delivered %d before the hand-over", len(got))
+	}
+	sh.dmu.Lock()
+	for _, st := range sh.states {
+		if len(st.ahead) > maxAhead {
+			t.Errorf("%d copies kept", len(st.ahead))
+		}
+	}
+	sh.dmu.Unlock()
+	sh.promote(c2)
+	if len(got) != 1+maxAhead || got[1] != 2+n-maxAhead || got[len(got)-1] != 1+n {
+		t.Fatalf("delivered %d values, %v … %v", len(got), got[:min(3, len(got))], got[max(0, len(got)-2):])
+	}
+	for i := 2; i < len(got); i++ {
+		if got[i] != got[i-1]+1 {
+			t.Fatalf("update id %d after %d", got[i], got[i-1])
+		}
+	}
+	sh.dmu.Lock()
+	defer sh.dmu.Unlock()
+	for k, st := range sh.states {
+		if cap(st.ahead) != 0 {
+			t.Fatalf("%s: room for %d copies kept after the hand-over", k.String(), cap(st.ahead))
+		}
+	}
+}

@@ -391,6 +391,7 @@ const maxAhead = 1024
 // dmu held.
 func (sh *shard) holdAhead(st *streamState, c *conn, ev *source.Event) {
 	if st.aheadConn != c.id {
+		clear(st.ahead) // another connection's: their memory can go
 		st.ahead = st.ahead[:0]
 	}
 	if len(st.ahead) == maxAhead {
@@ -405,7 +406,9 @@ func (st *streamState) trimAhead(futures bool) {
 	for n < len(st.ahead) && seqOf(&st.ahead[n], futures).last <= st.last {
 		n++
 	}
-	st.ahead = append(st.ahead[:0], st.ahead[n:]...)
+	m := copy(st.ahead, st.ahead[n:])
+	clear(st.ahead[m:]) // the dropped copies' memory can go
+	st.ahead = st.ahead[:m]
 }
 
 // releaseAhead delivers, at c's promotion, the values c showed ahead of the
@@ -426,8 +429,9 @@ func (sh *shard) releaseAhead(c *conn) {
 				}
 			}
 		}
-		clear(st.ahead) // the copies' memory can go
-		st.ahead = st.ahead[:0]
+		// The copies' memory can go, and the room for them: up to
+		// maxAhead events per symbol of an all-market stream.
+		st.ahead = nil
 	}
 }
 
