@@ -266,3 +266,22 @@ func TestRotationAheadCappedAndFreed(t *testing.T) {
 		}
 	}
 }
+
+// An abandoned rotation's connection, still the secondary until its read
+// loop ends, gets no more requests: a Subscribe in that window would fail
+// on it (connection closed) though the primary carries the stream.
+func TestAbandonedRotationGetsNoRequests(t *testing.T) {
+	sh, c1 := offline(t, Spot, source.HandlerFunc(func(*source.Event) {}), nil, "btcusdt@bookTicker", "ethusdt@bookTicker")
+	c1.ws = wsConn(t)
+	c2 := newConn(sh.feed, sh, 2, "c2")
+	c2.ws = wsConn(t)
+	sh.setSecondary(c2)
+	reconciled := make(chan struct{})
+	close(reconciled)
+	if !sh.abandonRotation(context.Background(), c1, c2, reconciled) {
+		t.Fatal("rotation lacking streams not abandoned")
+	}
+	if got := sh.liveConns(); len(got) != 1 || got[0] != c1 {
+		t.Fatalf("requests go to %d connections", len(got))
+	}
+}

@@ -132,13 +132,15 @@ func (sh *shard) forget(n StreamName) {
 	}
 }
 
-// liveConns are the connections requests must go to; feed.mu held.
+// liveConns are the connections requests must go to (not those being
+// closed, as an abandoned rotation's is until its read loop ends); feed.mu
+// held.
 func (sh *shard) liveConns() []*conn {
 	sh.dmu.Lock()
 	defer sh.dmu.Unlock()
 	var out []*conn
 	for _, c := range []*conn{sh.primary, sh.secondary} {
-		if c != nil && !c.isDone() {
+		if c != nil && !c.isDone() && !c.closing.Load() {
 			out = append(out, c)
 		}
 	}
