@@ -164,6 +164,8 @@ func FuzzRotationMonotonic(f *testing.F) {
 	f.Add([]byte{0, 8, 4, 0, 9, 1, 8, 9, 7, 1, 9, 0})
 	f.Add([]byte{0, 8, 7, 2, 0, 8, 4, 1, 9, 1, 15, 3, 0, 8})
 	f.Add([]byte{0, 8, 4, 0, 1, 9, 15, 0})
+	// The rotation's connection ahead by more than maxAhead copies.
+	f.Add(append(append([]byte{0, 0, 4, 0}, slices.Repeat([]byte{1}, maxAhead+20)...), 2, 0))
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		fuzzRotationMonotonic(t, ops, false)
 		fuzzRotationMonotonic(t, ops, true)
@@ -214,9 +216,13 @@ func fuzzRotationMonotonic(t *testing.T, ops []byte, all bool) {
 		s.next[sym]++
 	}
 	// handOver excuses what the old primary had not delivered and sec had
-	// not shown, for a hand-over or a primary lost mid-rotation.
+	// not shown, for a hand-over or a primary lost mid-rotation, and the
+	// copies beyond maxAhead sec may have dropped.
 	handOver := func() {
 		for s := range nsym {
+			if kept := sec.next[s] - maxAhead; kept > lastPrim[s]+1 {
+				excused[s] = append(excused[s], [2]int64{lastPrim[s] + 1, kept - 1})
+			}
 			if sec.showed[s] && sec.first[s] > lastPrim[s]+1 {
 				excused[s] = append(excused[s], [2]int64{lastPrim[s] + 1, sec.first[s] - 1})
 			} else if !sec.showed[s] {
