@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/log"
 	"github.com/gorilla/websocket"
 
 	"github.com/ims-dev/ims/internal/binance/binancetest"
@@ -231,6 +232,8 @@ func TestRotationAheadCappedAndFreed(t *testing.T) {
 			got = append(got, ev.BookTicker.UpdateID)
 		}
 	}), nil, "!bookTicker")
+	var logged bytes.Buffer
+	sh.feed.logger = log.New(&logged)
 	sh.handleFrame(c1, []byte(`{"stream":"!bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}`), 1)
 	c2 := newConn(sh.feed, sh, 2, "")
 	sh.setSecondary(c2)
@@ -257,6 +260,10 @@ func TestRotationAheadCappedAndFreed(t *testing.T) {
 		if got[i] != got[i-1]+1 {
 			t.Fatalf("update id %d after %d", got[i], got[i-1])
 		}
+	}
+	// What the cap dropped is said, not lost silently.
+	if !strings.Contains(logged.String(), "were dropped") || !strings.Contains(logged.String(), "dropped_to="+strconv.FormatInt(1+n-maxAhead, 10)) {
+		t.Fatalf("log: %q", logged.String())
 	}
 	sh.dmu.Lock()
 	defer sh.dmu.Unlock()

@@ -66,8 +66,11 @@ type streamState struct {
 	// has not delivered yet, in order: at a hand-over they go out before
 	// the new primary's next events, so a primary that lagged behind the
 	// rotation's connection loses nothing when it is closed.
-	ahead  []source.Event
-	snapID int64 // update id of the last REST depth snapshot emitted
+	ahead []source.Event
+	// aheadCut is the newest value the maxAhead cap dropped from ahead
+	// (0: none), to say so when a hand-over cannot deliver it.
+	aheadCut int64
+	snapID   int64 // update id of the last REST depth snapshot emitted
 	// allStale is the all-market stream's own arrival state, for the
 	// per-symbol states of such a stream (live only).
 	allStale *staleState
@@ -395,8 +398,10 @@ func (sh *shard) holdAhead(st *streamState, c *conn, ev *source.Event) {
 	if st.aheadConn != c.id {
 		clear(st.ahead) // another connection's: their memory can go
 		st.ahead = st.ahead[:0]
+		st.aheadCut = 0
 	}
 	if len(st.ahead) == maxAhead {
+		st.aheadCut = seqOf(&st.ahead[0], sh.feed.cfg.Market.IsFutures()).last
 		st.ahead = append(st.ahead[:0], st.ahead[1:]...)
 	}
 	st.ahead = append(st.ahead, ev.Clone())
@@ -423,6 +428,12 @@ func (sh *shard) releaseAhead(c *conn) {
 			continue
 		}
 		if c != nil && st.aheadConn == c.id {
+			if st.aheadCut > st.last {
+				// Not silently: the old connection lagged more than
+				// maxAhead values behind and the oldest copies went.
+				sh.feed.log().Warn("rotation hand-over: values the old connection had not delivered were dropped (the new one was too far ahead)",
+					"stream", st.key.String(), "symbol", st.symbol.String(), "delivered_to", st.last, "dropped_to", st.aheadCut, "kept", maxAhead)
+			}
 			for i := range st.ahead {
 				ev := &st.ahead[i]
 				if v := seqOf(ev, futures).last; v > st.last {
@@ -433,7 +444,7 @@ func (sh *shard) releaseAhead(c *conn) {
 		}
 		// The copies' memory can go, and the room for them: up to
 		// maxAhead events per symbol of an all-market stream.
-		st.ahead = nil
+		st.ahead, st.aheadCut = nil, 0
 	}
 }
 
