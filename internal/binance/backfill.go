@@ -67,6 +67,10 @@ func (sh *shard) gap(st *streamState, ev *source.Event, v seqVal, from, to int64
 		sh.startFill(st)
 		return
 	case st.ch == market.ChannelDepth && f.cfg.DepthSnapshotOnGap > 0 && f.cfg.Backfill != nil:
+		// Recorded so a replay knows the recording marks the snapshots it
+		// delivered ("snapshot ID"): replies to fetches close together
+		// can be recorded in one order and delivered in the other.
+		sh.recordFill(st, "fetch %d %d", from, to)
 		sh.startSnapshot(st, from, to)
 	}
 	sh.emit(ev)
@@ -330,6 +334,7 @@ func (sh *shard) emitSnapshot(st *streamState, snap *market.DepthSnapshot, recv 
 		return
 	}
 	st.snapID = snap.LastUpdateID
+	sh.recordFill(st, "snapshot %d", snap.LastUpdateID)
 	snap.Source = market.SnapshotREST
 	sh.stamp(&snap.Header, st, recv)
 	f.stats.snapshots.Add(1)

@@ -353,6 +353,39 @@ func TestReplayGapWithoutFillRecordAndDepthReply(t *testing.T) {
 	}
 }
 
+// Two REST snapshots fetched close together can answer in one order (the
+// order their replies are recorded) and be delivered in the other, the
+// older then dropped; the recording marks which went out ("snapshot ID")
+// and the replay delivers exactly those (found by TestFeedChaos: the replay
+// delivered the older reply too, first).
+func TestReplayDepthSnapshotsDeliveredOutOfReplyOrder(t *testing.T) {
+	depth := func(id int) string {
+		return `{"lastUpdateId":` + strconv.Itoa(id) + `,"bids":[["1.0","2"]],"asks":[["1.1","3"]]}`
+	}
+	rec := newMemRecording(t, "spot", time.Millisecond)
+	rec.put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@depth")
+	rec.put(record.KindText, 1, "btcusdt@depth", `{"stream":"btcusdt@depth","data":`+fdSpotDepth+`}`)
+	rec.put(record.KindFill, 1, "btcusdt@depth", "fetch 1 2")
+	rec.put(record.KindFill, 1, "btcusdt@depth", "fetch 3 4")
+	rec.put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", depth(186))
+	rec.put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", depth(266))
+	rec.put(record.KindFill, 1, "btcusdt@depth", "snapshot 266") // 186 was dropped live: older
+	rec.put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", depth(300))
+	rec.put(record.KindREST, 0, "depth?limit=5&symbol=BTCUSDT", depth(400)) // fetched, never delivered live
+	rec.put(record.KindFill, 1, "btcusdt@depth", "snapshot 300")
+	col, _ := rec.replay(binance.Spot)
+	var ids []int64
+	for _, s := range col.snaps {
+		ids = append(ids, s.LastUpdateID)
+	}
+	if !slices.Equal(ids, []int64{266, 300}) {
+		t.Fatalf("replayed snapshots %v, want [266 300]", ids)
+	}
+	if col.snaps[0].ReceiveTime != 1700000000006000000 {
+		t.Fatalf("snapshot receive time %d, want its reply's", col.snaps[0].ReceiveTime)
+	}
+}
+
 // FuzzReplayFills replays a recording whose fill and REST records are
 // arbitrary: the replay must not panic, and every live trade must still come
 // out, in increasing id order, whatever those records say.
@@ -363,6 +396,8 @@ func FuzzReplayFills(f *testing.F) {
 		[]byte("end"))
 	f.Add([]byte("unfilled 12 14 no REST backfill configured"), []byte("depth?symbol=BTCUSDT"), []byte(`{"lastUpdateId":1,"bids":[],"asks":[]}`), []byte("abandon x"))
 	f.Add([]byte("start"), []byte("aggTrades?%zz"), []byte(`[`), []byte("end boom"))
+	f.Add([]byte("fetch 1 2"), []byte("depth?limit=5&symbol=BTCUSDT"), []byte(`{"lastUpdateId":7,"bids":[["1","1"]],"asks":[]}`), []byte("snapshot 7"))
+	f.Add([]byte("fetch"), []byte("depth?symbol=BTCUSDT"), []byte(`{"lastUpdateId":7}`), []byte("snapshot x"))
 	f.Fuzz(func(t *testing.T, fill1, req, body, fill2 []byte) {
 		rec := newMemRecording(t, "spot", time.Millisecond)
 		rec.put(record.KindOpen, 1, "", "wss://stream.binance.com:9443/stream?streams=btcusdt@trade")

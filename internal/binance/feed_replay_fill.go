@@ -29,6 +29,11 @@ type replayFills struct {
 	// among the released trades, was decided live by the fill's goroutine,
 	// whose records may come after the connection's next frame.
 	inFill bool
+	// marked is set by a "fetch" record: the recording says which depth
+	// snapshots went out ("snapshot ID"), so replies wait in snaps for
+	// it. Recordings without such records deliver a reply where it is.
+	marked bool
+	snaps  map[market.Symbol][]market.DepthSnapshot
 }
 
 // replayGap is one gap being filled from the recording.
@@ -115,7 +120,7 @@ func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 	case promoteRecord, unsubscribeRecord:
 		// A rotation's hand-over, an Unsubscribe: Replay applies them.
 		return
-	case "nosnapshot", "start", "unfilled", "end", "abandon":
+	case "nosnapshot", "start", "unfilled", "end", "abandon", "fetch", "snapshot":
 		k, err := ParseStreamName(rec.Stream)
 		if err != nil {
 			rf.feed.log().Warn("replay: fill record of an unreadable stream; ignored", "stream", string(rec.Stream), "err", err)
@@ -124,6 +129,23 @@ func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 		key = k
 	}
 	switch verb {
+	case "fetch":
+		rf.marked = true
+	case "snapshot":
+		// "snapshot ID": the live feed delivered the reply with that
+		// lastUpdateId here.
+		id, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		if err != nil {
+			rf.feed.log().Warn("replay: unreadable snapshot record; ignored", "stream", string(rec.Stream), "data", string(rec.Data))
+			return
+		}
+		for _, sh := range shards() {
+			sh.dmu.Lock()
+			if st := sh.states[key]; st != nil && st.ch == market.ChannelDepth {
+				rf.deliverSnapshot(sh, st, id)
+			}
+			sh.dmu.Unlock()
+		}
 	case "nosnapshot":
 		// "nosnapshot FROM TO REASON": the REST snapshot after a depth
 		// gap failed.
@@ -191,6 +213,18 @@ func (rf *replayFills) reply(rec *record.Record, shards []*shard) {
 		ch = market.ChannelAggTrade
 	case "trades", "historicalTrades":
 	case "depth":
+		if rf.marked {
+			var snap market.DepthSnapshot
+			if err := ParseDepthSnapshot(f.cfg.Market, rec.Data, rec.Time, &snap); err != nil {
+				f.log().Warn("replay: recorded depth reply does not parse; ignored", "request", string(rec.Stream), "err", err)
+				return
+			}
+			if rf.snaps == nil {
+				rf.snaps = make(map[market.Symbol][]market.DepthSnapshot)
+			}
+			rf.snaps[sym] = append(rf.snaps[sym], snap)
+			return
+		}
 		rf.snapshot(rec, sym, shards)
 		return
 	default:
@@ -250,6 +284,21 @@ func (rf *replayFills) snapshot(rec *record.Record, sym market.Symbol, shards []
 		sh.dmu.Unlock()
 		return
 	}
+}
+
+// deliverSnapshot emits the waiting reply for st's symbol whose
+// lastUpdateId is id, as the live feed did at this point, and forgets the
+// replies it made stale; dmu held.
+func (rf *replayFills) deliverSnapshot(sh *shard, st *streamState, id int64) {
+	list := rf.snaps[st.symbol]
+	i := slices.IndexFunc(list, func(s market.DepthSnapshot) bool { return s.LastUpdateID == id })
+	if i < 0 {
+		rf.feed.log().Warn("replay: a delivered depth snapshot's reply is not in the recording", "symbol", st.symbol.String(), "lastUpdateId", id)
+		return
+	}
+	snap := list[i]
+	rf.snaps[st.symbol] = slices.DeleteFunc(list, func(s market.DepthSnapshot) bool { return s.LastUpdateID <= id })
+	sh.emitSnapshot(st, &snap, snap.ReceiveTime)
 }
 
 // finish settles what the recording left open when it ended.
