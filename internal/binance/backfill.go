@@ -334,7 +334,8 @@ func (sh *shard) emitSnapshot(st *streamState, snap *market.DepthSnapshot, recv 
 		return
 	}
 	st.snapID = snap.LastUpdateID
-	sh.recordFill(st, "snapshot %d", snap.LastUpdateID)
+	// The reply's receive time tells two replies with the same id apart.
+	sh.recordFill(st, "snapshot %d %d", snap.LastUpdateID, snap.ReceiveTime)
 	snap.Source = market.SnapshotREST
 	sh.stamp(&snap.Header, st, recv)
 	f.stats.snapshots.Add(1)

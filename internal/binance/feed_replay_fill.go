@@ -132,17 +132,22 @@ func (rf *replayFills) fill(rec *record.Record, shards func() []*shard) {
 	case "fetch":
 		rf.marked = true
 	case "snapshot":
-		// "snapshot ID": the live feed delivered the reply with that
-		// lastUpdateId here.
-		id, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-		if err != nil {
+		// "snapshot ID RECV": the live feed delivered the reply with that
+		// lastUpdateId, received at RECV, here.
+		idText, recvText, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		id, err := strconv.ParseInt(idText, 10, 64)
+		recv, rerr := strconv.ParseInt(recvText, 10, 64)
+		if recvText == "" {
+			recv, rerr = -1, nil // any reply with the id
+		}
+		if err != nil || rerr != nil {
 			rf.feed.log().Warn("replay: unreadable snapshot record; ignored", "stream", string(rec.Stream), "data", string(rec.Data))
 			return
 		}
 		for _, sh := range shards() {
 			sh.dmu.Lock()
 			if st := sh.states[key]; st != nil && st.ch == market.ChannelDepth {
-				rf.deliverSnapshot(sh, st, id)
+				rf.deliverSnapshot(sh, st, id, recv)
 			}
 			sh.dmu.Unlock()
 		}
@@ -287,11 +292,13 @@ func (rf *replayFills) snapshot(rec *record.Record, sym market.Symbol, shards []
 }
 
 // deliverSnapshot emits the waiting reply for st's symbol whose
-// lastUpdateId is id, as the live feed did at this point, and forgets the
-// replies it made stale; dmu held.
-func (rf *replayFills) deliverSnapshot(sh *shard, st *streamState, id int64) {
+// lastUpdateId is id and receive time recv (-1: any), as the live feed did
+// at this point, and forgets the replies it made stale; dmu held.
+func (rf *replayFills) deliverSnapshot(sh *shard, st *streamState, id, recv int64) {
 	list := rf.snaps[st.symbol]
-	i := slices.IndexFunc(list, func(s market.DepthSnapshot) bool { return s.LastUpdateID == id })
+	i := slices.IndexFunc(list, func(s market.DepthSnapshot) bool {
+		return s.LastUpdateID == id && (recv < 0 || s.ReceiveTime == recv)
+	})
 	if i < 0 {
 		rf.feed.log().Warn("replay: a delivered depth snapshot's reply is not in the recording", "symbol", st.symbol.String(), "lastUpdateId", id)
 		return
