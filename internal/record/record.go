@@ -62,10 +62,12 @@ const (
 	KindREST Kind = 5
 	// KindFill is the feed's decision about a gap on a stream (Stream is
 	// its name): Data is "start FROM TO", "unfilled FROM TO REASON",
-	// "end [REASON]", "abandon REASON" or, for a depth gap whose REST
-	// snapshot failed, "nosnapshot FROM TO REASON". Conn is the connection
-	// the gap was seen on. The feed also writes "promote" (Conn becomes its
-	// shard's primary) and "unsubscribe" (the stream was dropped).
+	// "end [REASON]", "abandon REASON" or, for a depth gap, "fetch FROM TO"
+	// (a REST snapshot is fetched), "snapshot ID RECV" (the reply with that
+	// lastUpdateId and receive time was delivered) and "nosnapshot FROM TO
+	// REASON" (it failed). Conn is the connection the gap was seen on. The
+	// feed also writes "promote" (Conn becomes its shard's primary) and
+	// "unsubscribe" (the stream was dropped).
 	KindFill Kind = 6
 )
 
