@@ -71,13 +71,21 @@ func (c *session) request(code wire.Command) wire.Request {
 	return wire.NewRequest(code)
 }
 
-// interruptIdle makes a connection that waits for its next request return;
-// one in the middle of a request finishes it first.
-func (c *session) interruptIdle() {
+// shutdownGrace is how long after shutdown begins a connection's next
+// request is still read: its first bytes may be in the socket already,
+// unread only because the connection's goroutine has not come round to it
+// (stopping at once would drop them unread, and the client would get a
+// reset instead of its answer).
+const shutdownGrace = 250 * time.Millisecond
+
+// interruptIdle makes a connection that waits for its next request return
+// once nothing has arrived by until; one in the middle of a request
+// finishes it first.
+func (c *session) interruptIdle(until time.Time) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
 	if !c.busy {
-		_ = c.conn.SetReadDeadline(time.Unix(1, 0))
+		_ = c.conn.SetReadDeadline(until)
 	}
 }
 
@@ -92,7 +100,12 @@ func (s *Server) serve(c *session) {
 	var hdr [wire.RequestHeaderSize]byte
 	for {
 		if s.closing.Load() {
-			return
+			// Shutting down: a request sent in time is still read.
+			until := time.Unix(0, s.graceEnd.Load())
+			if !time.Now().Before(until) && c.br.Buffered() == 0 {
+				return
+			}
+			c.interruptIdle(until)
 		}
 		if _, err := io.ReadFull(c.br, hdr[:]); err != nil {
 			if !errors.Is(err, io.EOF) && !s.closing.Load() {

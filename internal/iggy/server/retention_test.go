@@ -181,3 +181,43 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 		t.Fatal("idle connection left open after shutdown")
 	}
 }
+
+// A request whose first bytes are on the wire when shutdown starts, though
+// the server has not read them yet (its connection goroutine has not run),
+// is still read and answered: the idle connections get a short grace
+// rather than a deadline in the past, which dropped those bytes unread and
+// reset the connection (TestServerProcessSignals failed so under load).
+func TestShutdownReadsRequestNotYetRead(t *testing.T) {
+	for i := range 8 {
+		srv, err := New(Config{Addr: "127.0.0.1:0", InMemory: true, PasswordCost: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c := dialRaw(t, srv.Addr())
+		if st := statusOf(c.do(frame(wire.CmdPing, nil))); st != nil {
+			t.Fatalf("ping: %v", st)
+		}
+		req := frame(wire.CmdPing, nil)
+		if _, err := c.c.Write(req[:4]); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			done <- srv.Shutdown(ctx)
+		}()
+		if _, err := c.c.Write(req[4:]); err != nil {
+			t.Fatal(err)
+		}
+		if st := statusOf(c.read()); st != nil {
+			t.Fatalf("round %d: request answered %v", i, st)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

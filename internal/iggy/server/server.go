@@ -158,6 +158,7 @@ type Server struct {
 	// and be served against closed partitions.
 	acceptDone chan struct{}
 	closing    atomic.Bool
+	graceEnd   atomic.Int64 // unix ns until which requests already sent are still read
 	shutOnce   sync.Once
 	shutErr    error
 
@@ -461,6 +462,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
+	s.graceEnd.Store(time.Now().Add(shutdownGrace).UnixNano())
 	s.closing.Store(true)
 	if s.ln != nil {
 		_ = s.ln.Close()
@@ -471,7 +473,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// again.
 	s.sessMu.Lock()
 	for _, sess := range s.sessions {
-		sess.interruptIdle()
+		sess.interruptIdle(time.Unix(0, s.graceEnd.Load()))
 	}
 	s.sessMu.Unlock()
 	done := make(chan struct{})
