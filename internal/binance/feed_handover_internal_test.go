@@ -68,6 +68,56 @@ func replayInto(t *testing.T, buf *bytes.Buffer, m Market, h source.Handler) {
 	}
 }
 
+// recordedRotation is a shard recording into memory, with its primary c1
+// and a rotation's connection c2 opened (both with their Open records),
+// for tests that compare what live delivered with what its replay does.
+type recordedRotation struct {
+	t      *testing.T
+	buf    bytes.Buffer
+	rec    *record.Writer
+	live   bookLog
+	sh     *shard
+	c1, c2 *conn
+}
+
+// newRecordedRotation sets one up on streams; c2 carries only the first
+// when withWS is set (a websocket the test owns, for abandon and close).
+func newRecordedRotation(t *testing.T, withWS bool, streams ...string) *recordedRotation {
+	t.Helper()
+	r := &recordedRotation{t: t}
+	var err error
+	if r.rec, err = record.NewWriter(&r.buf, record.WriterOptions{FlushInterval: -1}); err != nil {
+		t.Fatal(err)
+	}
+	r.sh, r.c1 = offline(t, Spot, &r.live, r.rec, streams...)
+	f := r.sh.feed
+	f.recordEvent(r.c1, record.KindOpen, shardKey(r.sh.id), []byte("c1"))
+	r.c2 = newConn(f, r.sh, 2, "c2")
+	if withWS {
+		r.c2.ws = wsConn(t)
+		f.mu.Lock()
+		r.c2.streams[r.sh.streams[0]] = true // the others were refused
+		f.mu.Unlock()
+	}
+	r.sh.setSecondary(r.c2)
+	f.recordEvent(r.c2, record.KindOpen, shardKey(r.sh.id), []byte("c2"))
+	return r
+}
+
+// replayMatches closes the recording, replays it and checks that the
+// replay delivers what live did, n book tickers.
+func (r *recordedRotation) replayMatches(n int) {
+	r.t.Helper()
+	if err := r.rec.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	var replayed bookLog
+	replayInto(r.t, &r.buf, Spot, &replayed)
+	if len(r.live.got) != n || !slices.Equal(r.live.got, replayed.got) {
+		r.t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(r.live.got, "\n"), strings.Join(replayed.got, "\n"))
+	}
+}
+
 // A rotation abandoned (its connection lacks a stream) goes on reading
 // until its close: frames already in flight arrive after the decision. The
 // replay knows of the abandonment only by the close record, so live must
@@ -76,22 +126,8 @@ func replayInto(t *testing.T, buf *bytes.Buffer, m Market, h source.Handler) {
 // replay delivered them (still the secondary, proved overlapping), so the
 // replay's events came from another connection, with other receive times.
 func TestReplayAbandonedRotation(t *testing.T) {
-	var buf bytes.Buffer
-	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var live bookLog
-	sh, c1 := offline(t, Spot, &live, rec, "btcusdt@bookTicker", "ethusdt@bookTicker")
-	f := sh.feed
-	f.recordEvent(c1, record.KindOpen, shardKey(sh.id), []byte("c1"))
-	c2 := newConn(f, sh, 2, "c2")
-	c2.ws = wsConn(t)
-	f.mu.Lock()
-	c2.streams[sh.streams[0]] = true // btcusdt; ethusdt was refused
-	f.mu.Unlock()
-	sh.setSecondary(c2)
-	f.recordEvent(c2, record.KindOpen, shardKey(sh.id), []byte("c2"))
+	r := newRecordedRotation(t, true, "btcusdt@bookTicker", "ethusdt@bookTicker") // ethusdt refused on c2
+	sh, c1, c2 := r.sh, r.c1, r.c2
 
 	sh.handleFrame(c1, bookFrame("BTCUSDT", 1), 10)
 	sh.handleFrame(c2, bookFrame("BTCUSDT", 2), 11) // ahead
@@ -105,14 +141,7 @@ func TestReplayAbandonedRotation(t *testing.T) {
 	c2.finish(errors.New("rotation abandoned"))
 	sh.handleFrame(c1, bookFrame("BTCUSDT", 3), 14)
 	sh.handleFrame(c1, bookFrame("BTCUSDT", 4), 15)
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var replayed bookLog
-	replayInto(t, &buf, Spot, &replayed)
-	if len(live.got) != 4 || !slices.Equal(live.got, replayed.got) {
-		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
-	}
+	r.replayMatches(4)
 }
 
 // A rotation abandoned, then the old connection lost before the abandoned
@@ -122,22 +151,8 @@ func TestReplayAbandonedRotation(t *testing.T) {
 // nor secondary and dropped them, while the replay, seeing it the only open
 // connection at the old one's close record, promoted it and delivered them.
 func TestReplayAbandonedRotationThenPrimaryLost(t *testing.T) {
-	var buf bytes.Buffer
-	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var live bookLog
-	sh, c1 := offline(t, Spot, &live, rec, "btcusdt@bookTicker", "ethusdt@bookTicker")
-	f := sh.feed
-	f.recordEvent(c1, record.KindOpen, shardKey(sh.id), []byte("c1"))
-	c2 := newConn(f, sh, 2, "c2")
-	c2.ws = wsConn(t)
-	f.mu.Lock()
-	c2.streams[sh.streams[0]] = true // btcusdt; ethusdt was refused
-	f.mu.Unlock()
-	sh.setSecondary(c2)
-	f.recordEvent(c2, record.KindOpen, shardKey(sh.id), []byte("c2"))
+	r := newRecordedRotation(t, true, "btcusdt@bookTicker", "ethusdt@bookTicker") // ethusdt refused on c2
+	sh, c1, c2 := r.sh, r.c1, r.c2
 
 	sh.handleFrame(c1, bookFrame("BTCUSDT", 1), 10)
 	sh.handleFrame(c2, bookFrame("BTCUSDT", 2), 11) // ahead of the old one
@@ -149,14 +164,7 @@ func TestReplayAbandonedRotationThenPrimaryLost(t *testing.T) {
 	c1.finish(errors.New("lost"))
 	sh.handleFrame(c2, bookFrame("BTCUSDT", 3), 12) // in flight on the abandoned connection
 	c2.finish(errors.New("rotation abandoned"))
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var replayed bookLog
-	replayInto(t, &buf, Spot, &replayed)
-	if len(live.got) != 3 || !slices.Equal(live.got, replayed.got) {
-		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
-	}
+	r.replayMatches(3)
 }
 
 // The rotation's connection ends just after the rotation last looked and
@@ -166,18 +174,8 @@ func TestReplayAbandonedRotationThenPrimaryLost(t *testing.T) {
 // delivered the values it had shown ahead of the old one, which the replay
 // did not, and the old one was closed for a connection already gone.
 func TestRotationLostBeforeHandOver(t *testing.T) {
-	var buf bytes.Buffer
-	rec, err := record.NewWriter(&buf, record.WriterOptions{FlushInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var live bookLog
-	sh, c1 := offline(t, Spot, &live, rec, "btcusdt@bookTicker")
-	f := sh.feed
-	f.recordEvent(c1, record.KindOpen, shardKey(sh.id), []byte("c1"))
-	c2 := newConn(f, sh, 2, "c2")
-	sh.setSecondary(c2)
-	f.recordEvent(c2, record.KindOpen, shardKey(sh.id), []byte("c2"))
+	r := newRecordedRotation(t, false, "btcusdt@bookTicker")
+	sh, c1, c2 := r.sh, r.c1, r.c2
 	sh.handleFrame(c1, bookFrame("BTCUSDT", 1), 10)
 	sh.handleFrame(c2, bookFrame("BTCUSDT", 2), 11) // ahead of the old one
 	c2.finish(errors.New("lost"))
@@ -188,14 +186,7 @@ func TestRotationLostBeforeHandOver(t *testing.T) {
 		t.Fatal("the old connection is not primary any more")
 	}
 	sh.handleFrame(c1, bookFrame("BTCUSDT", 2), 12)
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var replayed bookLog
-	replayInto(t, &buf, Spot, &replayed)
-	if len(live.got) != 2 || !slices.Equal(live.got, replayed.got) {
-		t.Fatalf("live delivered\n%s\nthe replay\n%s", strings.Join(live.got, "\n"), strings.Join(replayed.got, "\n"))
-	}
+	r.replayMatches(2)
 }
 
 // The old connection ends as the rotation decides whether to abandon its

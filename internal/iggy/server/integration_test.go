@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -361,85 +362,80 @@ func TestClientPermissions(t *testing.T) {
 // Iggy refuses a stored offset only past the current offset, which is 0 for
 // an empty partition too; both stores must agree.
 func TestStoreOffsetOnEmptyPartition(t *testing.T) {
-	for _, store := range []struct {
-		name string
-		cfg  func(t *testing.T) server.Config
-	}{
-		{"memory", func(*testing.T) server.Config { return server.Config{} }},
-		{"disk", func(t *testing.T) server.Config { return server.Config{DataDir: t.TempDir()} }},
-	} {
-		t.Run(store.name, func(t *testing.T) {
-			ctx := context.Background()
-			c := dial(t, serve(t, store.cfg(t)), "iggy", "iggy")
-			st, err := c.CreateStream(ctx, "s")
-			must(t, err)
-			td, err := c.CreateTopic(ctx, id(st.ID), iggy.TopicConfig{Name: "t", Partitions: 1, MessageExpiry: wire.Unlimited, MaxTopicSize: wire.Unlimited})
-			must(t, err)
-			cons := wire.NewConsumer(id(7))
-			p0 := wire.SomePartition(td.Partitions[0].ID)
-			wantErr(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), p0, 1), wire.ErrInvalidOffset)
-			must(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), p0, 0))
-			off, found, err := c.Offset(ctx, cons, id(st.ID), id(td.ID), p0)
-			if err != nil || !found || off.StoredOffset != 0 || off.CurrentOffset != 0 {
-				t.Fatalf("offset %+v found %v err %v", off, found, err)
-			}
-		})
-	}
+	bothStores(t, server.Config{}, func(t *testing.T, cfg server.Config) {
+		ctx := context.Background()
+		c := dial(t, serve(t, cfg), "iggy", "iggy")
+		st, err := c.CreateStream(ctx, "s")
+		must(t, err)
+		td, err := c.CreateTopic(ctx, id(st.ID), iggy.TopicConfig{Name: "t", Partitions: 1, MessageExpiry: wire.Unlimited, MaxTopicSize: wire.Unlimited})
+		must(t, err)
+		cons := wire.NewConsumer(id(7))
+		p0 := wire.SomePartition(td.Partitions[0].ID)
+		wantErr(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), p0, 1), wire.ErrInvalidOffset)
+		must(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), p0, 0))
+		off, found, err := c.Offset(ctx, cons, id(st.ID), id(td.ID), p0)
+		if err != nil || !found || off.StoredOffset != 0 || off.CurrentOffset != 0 {
+			t.Fatalf("offset %+v found %v err %v", off, found, err)
+		}
+	})
 }
 
 // DeleteSegments keeps every segment holding offsets past the lowest stored
 // consumer offset (Iggy 0.8), in memory as on disk.
 func TestDeleteSegmentsKeepsUncommitted(t *testing.T) {
 	first := map[string][2]uint64{}
-	for _, store := range []struct {
-		name string
-		cfg  func(t *testing.T) server.Config
-	}{
-		{"memory", func(*testing.T) server.Config { return server.Config{SegmentSize: 4096} }},
-		{"disk", func(t *testing.T) server.Config { return server.Config{SegmentSize: 4096, DataDir: t.TempDir()} }},
-	} {
-		t.Run(store.name, func(t *testing.T) {
-			ctx := context.Background()
-			c := dial(t, serve(t, store.cfg(t)), "iggy", "iggy")
-			st, err := c.CreateStream(ctx, "s")
-			must(t, err)
-			td, err := c.CreateTopic(ctx, id(st.ID), iggy.TopicConfig{Name: "t", Partitions: 1, MessageExpiry: wire.Unlimited, MaxTopicSize: wire.Unlimited})
-			must(t, err)
-			pid := td.Partitions[0].ID
-			for range 20 {
-				batch := make([]iggy.Message, 10)
-				for i := range batch {
-					batch[i] = iggy.Message{Payload: make([]byte, 100)}
-				}
-				must(t, c.SendMessages(ctx, id(st.ID), id(td.ID), wire.PartitionID(pid), batch...))
+	bothStores(t, server.Config{SegmentSize: 4096}, func(t *testing.T, cfg server.Config) {
+		ctx := context.Background()
+		c := dial(t, serve(t, cfg), "iggy", "iggy")
+		st, err := c.CreateStream(ctx, "s")
+		must(t, err)
+		td, err := c.CreateTopic(ctx, id(st.ID), iggy.TopicConfig{Name: "t", Partitions: 1, MessageExpiry: wire.Unlimited, MaxTopicSize: wire.Unlimited})
+		must(t, err)
+		pid := td.Partitions[0].ID
+		for range 20 {
+			batch := make([]iggy.Message, 10)
+			for i := range batch {
+				batch[i] = iggy.Message{Payload: make([]byte, 100)}
 			}
-			firstOffset := func() uint64 {
-				var polled iggy.Polled
-				req := &iggy.PollRequest{Consumer: wire.NewConsumer(id(9)), TopicRef: wire.TopicRef{Stream: id(st.ID), Topic: id(td.ID)},
-					Partition: wire.SomePartition(pid), Strategy: wire.PollFromFirst(), Count: 1}
-				must(t, c.Poll(ctx, req, &polled))
-				if len(polled.Messages) != 1 {
-					t.Fatalf("polled %d messages", len(polled.Messages))
-				}
-				return polled.Messages[0].Offset
+			must(t, c.SendMessages(ctx, id(st.ID), id(td.ID), wire.PartitionID(pid), batch...))
+		}
+		firstOffset := func() uint64 {
+			var polled iggy.Polled
+			req := &iggy.PollRequest{Consumer: wire.NewConsumer(id(9)), TopicRef: wire.TopicRef{Stream: id(st.ID), Topic: id(td.ID)},
+				Partition: wire.SomePartition(pid), Strategy: wire.PollFromFirst(), Count: 1}
+			must(t, c.Poll(ctx, req, &polled))
+			if len(polled.Messages) != 1 {
+				t.Fatalf("polled %d messages", len(polled.Messages))
 			}
-			cons := wire.NewConsumer(id(1))
-			must(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), wire.SomePartition(pid), 50))
-			must(t, c.DeleteSegments(ctx, id(st.ID), id(td.ID), pid, 1000))
-			kept := firstOffset()
-			if kept == 0 || kept > 51 {
-				t.Fatalf("first offset %d after deleting below committed offset 50", kept)
-			}
-			must(t, c.DeleteOffset(ctx, cons, id(st.ID), id(td.ID), wire.SomePartition(pid)))
-			must(t, c.DeleteSegments(ctx, id(st.ID), id(td.ID), pid, 1000))
-			active := firstOffset()
-			if active <= 51 || active > 199 {
-				t.Fatalf("first offset %d with no stored offsets left", active)
-			}
-			first[store.name] = [2]uint64{kept, active}
-		})
-	}
+			return polled.Messages[0].Offset
+		}
+		cons := wire.NewConsumer(id(1))
+		must(t, c.StoreOffset(ctx, cons, id(st.ID), id(td.ID), wire.SomePartition(pid), 50))
+		must(t, c.DeleteSegments(ctx, id(st.ID), id(td.ID), pid, 1000))
+		kept := firstOffset()
+		if kept == 0 || kept > 51 {
+			t.Fatalf("first offset %d after deleting below committed offset 50", kept)
+		}
+		must(t, c.DeleteOffset(ctx, cons, id(st.ID), id(td.ID), wire.SomePartition(pid)))
+		must(t, c.DeleteSegments(ctx, id(st.ID), id(td.ID), pid, 1000))
+		active := firstOffset()
+		if active <= 51 || active > 199 {
+			t.Fatalf("first offset %d with no stored offsets left", active)
+		}
+		first[t.Name()[strings.LastIndexByte(t.Name(), '/')+1:]] = [2]uint64{kept, active}
+	})
 	if first["memory"] != first["disk"] {
 		t.Fatalf("stores differ: memory %v, disk %v", first["memory"], first["disk"])
 	}
+}
+
+// bothStores runs f as subtests "memory" and "disk" (cfg with a fresh data
+// directory): the two stores must behave alike.
+func bothStores(t *testing.T, cfg server.Config, f func(t *testing.T, cfg server.Config)) {
+	t.Run("memory", func(t *testing.T) { f(t, cfg) })
+	t.Run("disk", func(t *testing.T) {
+		disk := cfg
+		disk.DataDir = t.TempDir()
+		f(t, disk)
+	})
 }
