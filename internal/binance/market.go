@@ -492,11 +492,12 @@ func (e Endpoints) Resolve(m Market) (Endpoints, error) {
 // keeping at least scheme://host.
 func trimSuffixes(base string, suffixes ...string) string {
 	for _, s := range suffixes {
-		if s != "" && strings.HasSuffix(base, s) && !strings.HasSuffix(base[:len(base)-len(s)], "/") &&
-			strings.Contains(base[:len(base)-len(s)], "://") {
-			if u, err := url.Parse(base[:len(base)-len(s)]); err == nil && u.Host != "" {
-				return base[:len(base)-len(s)]
-			}
+		rest, ok := strings.CutSuffix(base, s)
+		if !ok || s == "" || strings.HasSuffix(rest, "/") {
+			continue
+		}
+		if u, err := url.Parse(rest); err == nil && u.Host != "" {
+			return rest
 		}
 	}
 	return base

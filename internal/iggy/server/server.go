@@ -462,7 +462,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) shutdown(ctx context.Context) error {
-	s.graceEnd.Store(time.Now().Add(shutdownGrace).UnixNano())
+	graceEnd := time.Now().Add(shutdownGrace)
+	s.graceEnd.Store(graceEnd.UnixNano())
 	s.closing.Store(true)
 	if s.ln != nil {
 		_ = s.ln.Close()
@@ -473,7 +474,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	// again.
 	s.sessMu.Lock()
 	for _, sess := range s.sessions {
-		sess.interruptIdle(time.Unix(0, s.graceEnd.Load()))
+		sess.interruptIdle(graceEnd)
 	}
 	s.sessMu.Unlock()
 	done := make(chan struct{})
