@@ -49,12 +49,7 @@ func TestBackfillThroughRESTClient(t *testing.T) {
 	src.Skip(1200)
 	ws.Emit("btcusdt@trade", 3)
 	e.col.wait(t, "trades", func() bool { return len(e.col.trades) == 1206 })
-	ids := e.col.tradeIDs()
-	for i := range ids {
-		if ids[i] != first+int64(i) {
-			t.Fatalf("trade %d: id %d, want %d", i, ids[i], first+int64(i))
-		}
-	}
+	e.col.wantTradesFrom(t, first)
 	e.col.mu.Lock()
 	filled := e.col.trades[3]
 	e.col.mu.Unlock()
@@ -121,12 +116,7 @@ func TestBackfillAfterReconnect(t *testing.T) {
 	e.waitWS(t, "the fake to register the new connection", func() bool { return len(ws.Conns()) == 1 })
 	ws.Emit("btcusdt@trade", 3)
 	e.col.wait(t, "15 trades", func() bool { return len(e.col.trades) == 15 })
-	ids := e.col.tradeIDs()
-	for i := range ids {
-		if ids[i] != first+int64(i) {
-			t.Fatalf("ids %v", ids)
-		}
-	}
+	e.col.wantTradesFrom(t, first)
 	if s := e.feed.Stats(); s.Gaps != 1 || s.GapsFilled != 1 || s.Backfilled != 7 {
 		t.Fatalf("stats %+v", s)
 	}

@@ -115,6 +115,18 @@ func (c *fdCollector) snapshotStatuses() []market.Status {
 	return append([]market.Status(nil), c.statuses...)
 }
 
+// wantTradesFrom fails t unless the trades delivered have the ids first,
+// first+1, ... in order: none lost, repeated or out of place.
+func (c *fdCollector) wantTradesFrom(t *testing.T, first int64) {
+	t.Helper()
+	ids := c.tradeIDs()
+	for i := range ids {
+		if ids[i] != first+int64(i) {
+			t.Fatalf("trade %d has id %d, want %d (ids %v)", i, ids[i], first+int64(i), ids)
+		}
+	}
+}
+
 func (c *fdCollector) tradeIDs() []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -184,12 +184,7 @@ func TestFeedRotationDuringGapFill(t *testing.T) {
 	close(bf.block)
 	const total = 3 + 5 + 2 + 3 + 2
 	e.col.wait(t, "every trade", func() bool { return len(e.col.trades) == total })
-	ids := e.col.tradeIDs()
-	for i := range ids {
-		if ids[i] != first+int64(i) {
-			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
-		}
-	}
+	e.col.wantTradesFrom(t, first)
 	if s := e.feed.Stats(); s.Rotations != 1 || s.GapsFilled != 1 || s.Reconnects != 0 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -224,12 +219,7 @@ func TestFeedOldConnectionDiesMidRotation(t *testing.T) {
 	e.waitWS(t, "second hand-over", func() bool { return len(ws.Conns()) == 1 })
 	ws.Emit("btcusdt@trade", 2)
 	e.col.wait(t, "11 trades", func() bool { return len(e.col.trades) == 11 })
-	ids := e.col.tradeIDs()
-	for i := range ids {
-		if ids[i] != first+int64(i) {
-			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
-		}
-	}
+	e.col.wantTradesFrom(t, first)
 	if s := e.feed.Stats(); s.Rotations != 2 || s.Reconnects != 0 || s.Gaps != 0 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -471,12 +461,7 @@ func TestFeedGapInsideGap(t *testing.T) {
 	close(bf.block)
 	const total = 2 + 3 + 2 + 4 + 3
 	e.col.wait(t, "every trade", func() bool { return len(e.col.trades) == total })
-	ids := e.col.tradeIDs()
-	for i := range ids {
-		if ids[i] != first+int64(i) {
-			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
-		}
-	}
+	e.col.wantTradesFrom(t, first)
 	e.col.wait(t, "both gaps filled", func() bool { return e.col.countStatus(market.StatusGapFilled) == 2 })
 	if s := e.feed.Stats(); s.Gaps != 2 || s.GapsFilled != 2 || s.GapsUnfilled != 0 || s.Backfilled != 7 || s.Duplicates != 0 {
 		t.Fatalf("stats %+v", s)
@@ -552,12 +537,7 @@ func TestFeedRotationRefusedOrLost(t *testing.T) {
 	e.waitWS(t, "hand-over", func() bool { return len(ws.Conns()) == 1 })
 	ws.Emit("btcusdt@trade", 2)
 	e.col.wait(t, "6 trades", func() bool { return len(e.col.trades) == 6 })
-	ids := e.col.tradeIDs()
-	for i := range ids {
-		if ids[i] != first+int64(i) {
-			t.Fatalf("trade %d has id %d (ids %v)", i, ids[i], ids)
-		}
-	}
+	e.col.wantTradesFrom(t, first)
 	if s := e.feed.Stats(); s.Rotations != 1 || s.Reconnects != 0 || s.HandshakeRefused != 1 || s.Gaps != 0 || ws.Attempts() != 4 {
 		t.Fatalf("stats %+v", s)
 	}
